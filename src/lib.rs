@@ -1,0 +1,3 @@
+//! vertex-cancel: stop work on Vertex AI over gRPC and learn what really happened.
+
+pub mod proto;

@@ -1,0 +1,3 @@
+//! The `vertex-cancel` operator CLI.
+
+fn main() {}
