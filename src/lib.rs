@@ -1,3 +1,6 @@
 //! vertex-cancel: stop work on Vertex AI over gRPC and learn what really happened.
 
+pub mod outcome;
 pub mod proto;
+
+pub use outcome::State;
