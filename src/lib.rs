@@ -1,6 +1,12 @@
 //! vertex-cancel: stop work on Vertex AI over gRPC and learn what really happened.
 
+pub mod error;
+pub mod name;
 pub mod outcome;
 pub mod proto;
 
+pub use error::{Error, Result};
+pub use name::{
+    LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,
+};
 pub use outcome::State;
