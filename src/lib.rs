@@ -1,10 +1,12 @@
 //! vertex-cancel: stop work on Vertex AI over gRPC and learn what really happened.
 
+pub mod endpoint;
 pub mod error;
 pub mod name;
 pub mod outcome;
 pub mod proto;
 
+pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};
 pub use error::{Error, Result};
 pub use name::{
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,
