@@ -1,6 +1,8 @@
 //! vertex-cancel: stop work on Vertex AI over gRPC and learn what really happened.
 
+pub mod error;
 pub mod outcome;
 pub mod proto;
 
+pub use error::{Error, Result, RpcError};
 pub use outcome::State;
