@@ -317,7 +317,11 @@ impl StdError for TransportFailure {
 }
 
 /// What the server said: code, message and the decoded `google.rpc` error details.
-pub struct RpcError {
+// Boxed: a `Status` plus `ErrorDetails` is several hundred bytes, and every `Result` of the
+// crate would carry that size on its happy path too.
+pub struct RpcError(Box<RpcErrorInner>);
+
+struct RpcErrorInner {
     status: tonic::Status,
     details: ErrorDetails,
 }
@@ -327,37 +331,38 @@ impl RpcError {
     /// are ignored, the code and message are kept.
     pub fn new(status: tonic::Status) -> Self {
         let details = status.get_error_details();
-        RpcError { status, details }
+        RpcError(Box::new(RpcErrorInner { status, details }))
     }
 
     /// The gRPC status code.
     pub fn code(&self) -> Code {
-        self.status.code()
+        self.0.status.code()
     }
 
     /// The server's message.
     pub fn message(&self) -> &str {
-        self.status.message()
+        self.0.status.message()
     }
 
     /// All decoded `google.rpc` error details.
     pub fn details(&self) -> &ErrorDetails {
-        &self.details
+        &self.0.details
     }
 
     /// The original status, for its metadata (response headers and trailers).
     pub fn status(&self) -> &tonic::Status {
-        &self.status
+        &self.0.status
     }
 
     /// The original status, owned.
     pub fn into_status(self) -> tonic::Status {
-        self.status
+        self.0.status
     }
 
     /// The machine-readable reason of `google.rpc.ErrorInfo` (for example `RATE_LIMIT_EXCEEDED`).
     pub fn reason(&self) -> Option<&str> {
-        self.details
+        self.0
+            .details
             .error_info()
             .map(|info| info.reason.as_str())
             .filter(|reason| !reason.is_empty())
@@ -365,7 +370,8 @@ impl RpcError {
 
     /// The domain of `google.rpc.ErrorInfo` (for example `aiplatform.googleapis.com`).
     pub fn domain(&self) -> Option<&str> {
-        self.details
+        self.0
+            .details
             .error_info()
             .map(|info| info.domain.as_str())
             .filter(|domain| !domain.is_empty())
@@ -373,33 +379,40 @@ impl RpcError {
 
     /// How long to wait before retrying, from `google.rpc.RetryInfo`.
     pub fn retry_delay(&self) -> Option<Duration> {
-        self.details.retry_info().and_then(|info| info.retry_delay)
+        self.0
+            .details
+            .retry_info()
+            .and_then(|info| info.retry_delay)
     }
 
     /// The invalid request fields of `google.rpc.BadRequest` (empty if none).
     pub fn field_violations(&self) -> &[FieldViolation] {
-        self.details
+        self.0
+            .details
             .bad_request()
             .map_or(&[], |bad| bad.field_violations.as_slice())
     }
 
     /// The exceeded quotas of `google.rpc.QuotaFailure` (empty if none).
     pub fn quota_violations(&self) -> &[QuotaViolation] {
-        self.details
+        self.0
+            .details
             .quota_failure()
             .map_or(&[], |quota| quota.violations.as_slice())
     }
 
     /// The failed preconditions of `google.rpc.PreconditionFailure` (empty if none).
     pub fn precondition_violations(&self) -> &[PreconditionViolation] {
-        self.details
+        self.0
+            .details
             .precondition_failure()
             .map_or(&[], |failure| failure.violations.as_slice())
     }
 
     /// The request id of `google.rpc.RequestInfo`, worth quoting to Google support.
     pub fn request_id(&self) -> Option<&str> {
-        self.details
+        self.0
+            .details
             .request_info()
             .map(|info| info.request_id.as_str())
             .filter(|id| !id.is_empty())
@@ -428,7 +441,7 @@ impl fmt::Debug for RpcError {
         f.debug_struct("RpcError")
             .field("code", &self.code())
             .field("message", &self.message())
-            .field("details", &self.details)
+            .field("details", &self.0.details)
             .finish()
     }
 }
@@ -785,6 +798,16 @@ mod tests {
         assert_eq!(err.to_string(), "gave up after 5 attempts in 12.3s");
         let source = StdError::source(&err).unwrap();
         assert_eq!(source.to_string(), "RESOURCE_EXHAUSTED: it went wrong");
+    }
+
+    #[test]
+    fn error_stays_small() {
+        // Every Result of the crate carries this size; RpcError is boxed to keep it down.
+        assert!(
+            std::mem::size_of::<Error>() <= 64,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]
