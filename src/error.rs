@@ -1,41 +1,838 @@
-//! The crate-wide error type (minimal copy on the `names` branch: only the bad-input variants that
-//! names and endpoints raise; the full enum replaces this file on merge).
+//! The crate's one error type, organised by what the caller does next, and the decoding of a
+//! server's `tonic::Status` (code, message, `google.rpc` error details) into it.
+//!
+//! Callers branch on variants and accessors ([`Error::code`], [`Error::is_retryable`],
+//! [`Error::retry_delay`], [`RpcError::reason`]) rather than on message text. Every cause is kept
+//! as a `source` and never repeated in the message, so an error chain prints each cause once.
 
-/// Everything that can go wrong, organised by what the caller does next.
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use tonic::Code;
+use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, QuotaViolation, StatusExt};
+
+use crate::outcome::State;
+
+/// A boxed error that can cross threads: the cause of [`Error::Connection`] and [`Error::Auth`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The endpoint named by `From<tonic::Status>`, which does not know where the call went.
+const UNKNOWN_ENDPOINT: &str = "unknown endpoint";
+
+/// Everything that can go wrong, grouped by what the caller does next.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A resource name is malformed; `input` is truncated and escaped so it is safe to print.
-    #[error("invalid resource name `{input}`: {reason}")]
+    /// A resource name did not parse or validate; nothing was sent.
+    #[error("invalid resource name {input:?}: {reason}")]
     InvalidName {
-        /// The offending input, truncated and escaped.
+        /// The name as given.
         input: String,
-        /// What exactly is wrong with it.
+        /// Why it was rejected.
         reason: String,
     },
-    /// A location or region is not a plain location id, or disagrees with the configured region.
-    #[error("invalid location `{location}`: {reason}")]
+    /// A location is not a plain region id, or does not match the target; nothing was sent.
+    #[error("invalid location {location:?}: {reason}")]
     InvalidLocation {
-        /// The offending location, truncated and escaped.
+        /// The location as given.
         location: String,
-        /// What exactly is wrong with it.
+        /// Why it was rejected.
         reason: String,
     },
-    /// An endpoint would expose a token (plaintext `http://` to a non-loopback host).
-    #[error("insecure endpoint `{endpoint}`: {reason}")]
+    /// An endpoint would send credentials in plain text; nothing was sent.
+    #[error("refusing insecure endpoint {endpoint}: {reason}")]
     InsecureEndpoint {
-        /// The endpoint URL, truncated and escaped.
+        /// The endpoint as given.
         endpoint: String,
-        /// Why it is refused.
+        /// Why it was rejected.
         reason: String,
     },
-    /// A configuration value (endpoint URL, universe domain, ...) is malformed.
+    /// The client configuration is inconsistent; nothing was sent.
     #[error("invalid configuration: {reason}")]
     InvalidConfig {
-        /// What is wrong, naming the setting.
+        /// What is wrong with it.
         reason: String,
+    },
+    /// The server answered `NOT_FOUND`.
+    #[error("{0}")]
+    NotFound(RpcError),
+    /// A cancel was refused because the target had already reached a terminal state.
+    #[error("already finished{}: {rpc}", state_suffix(state.as_ref()))]
+    AlreadyFinished {
+        /// The server's `FAILED_PRECONDITION` answer.
+        rpc: RpcError,
+        /// The terminal state, when a Get confirmed it.
+        state: Option<State>,
+    },
+    /// The server answered `PERMISSION_DENIED`.
+    #[error("{0}")]
+    PermissionDenied(RpcError),
+    /// The server answered `UNAUTHENTICATED`.
+    #[error("{0}")]
+    Unauthenticated(RpcError),
+    /// The server answered `UNIMPLEMENTED`: it does not offer this call (an answer, not a fault).
+    #[error("{0}")]
+    Unimplemented(RpcError),
+    /// The server answered `INVALID_ARGUMENT`.
+    #[error("{0}")]
+    InvalidArgument(RpcError),
+    /// The server answered `RESOURCE_EXHAUSTED` (quota or rate limit).
+    #[error("{0}")]
+    ResourceExhausted(RpcError),
+    /// The server answered `UNAVAILABLE`.
+    #[error("{0}")]
+    Unavailable(RpcError),
+    /// The call ran out of time (`DEADLINE_EXCEEDED`, or the per-attempt timeout expired).
+    #[error("{0}")]
+    DeadlineExceeded(RpcError),
+    /// Any other answer from the server, `FAILED_PRECONDITION` outside a cancel included.
+    #[error("{0}")]
+    Other(RpcError),
+    /// The transport failed: connection refused or reset, TLS or DNS failure.
+    #[error("connection to {endpoint} failed")]
+    Connection {
+        /// Where the call was going.
+        endpoint: String,
+        /// The transport's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The credential source could not produce a token.
+    #[error("could not obtain credentials")]
+    Auth {
+        /// The credential source's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A retryable error persisted until the retry policy gave up.
+    #[error("gave up after {attempts} attempts in {elapsed:.1?}")]
+    RetriesExhausted {
+        /// How many attempts were sent.
+        attempts: u32,
+        /// Time from the first attempt to giving up.
+        elapsed: Duration,
+        /// The error of the last attempt.
+        #[source]
+        last: Box<Error>,
+    },
+    /// Waiting for a target to reach a terminal state ran out of time.
+    #[error("timed out after {waited:.1?} waiting for {target}{}", last_state_suffix(last_state.as_ref()))]
+    WaitTimedOut {
+        /// The target waited for.
+        target: String,
+        /// How long the wait lasted.
+        waited: Duration,
+        /// The last state seen, if any poll succeeded.
+        last_state: Option<State>,
     },
 }
 
-/// `Result` with this crate's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+fn state_suffix(state: Option<&State>) -> String {
+    state.map(|s| format!(" ({s})")).unwrap_or_default()
+}
+
+fn last_state_suffix(state: Option<&State>) -> String {
+    state
+        .map(|s| format!(" (last state {s})"))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// A cancel answered `FAILED_PRECONDITION` because the target is terminal (`state` if known).
+    pub fn already_finished(rpc: RpcError, state: Option<State>) -> Self {
+        Error::AlreadyFinished { rpc, state }
+    }
+
+    /// Classifies a `Status` from a call to `endpoint`: a transport failure becomes
+    /// [`Error::Connection`] naming it, a server answer the variant of its code.
+    pub fn from_status_at(status: tonic::Status, endpoint: &str) -> Self {
+        if is_transport_failure(&status) {
+            return Error::Connection {
+                endpoint: endpoint.to_owned(),
+                source: Box::new(TransportFailure(status)),
+            };
+        }
+        let timed_out_locally = status.code() == Code::Cancelled
+            && chain(&status).any(|e| e.is::<tonic::TimeoutExpired>());
+        let rpc = RpcError::new(status);
+        match rpc.code() {
+            _ if timed_out_locally => Error::DeadlineExceeded(rpc),
+            Code::NotFound => Error::NotFound(rpc),
+            Code::PermissionDenied => Error::PermissionDenied(rpc),
+            Code::Unauthenticated => Error::Unauthenticated(rpc),
+            Code::Unimplemented => Error::Unimplemented(rpc),
+            Code::InvalidArgument => Error::InvalidArgument(rpc),
+            Code::ResourceExhausted => Error::ResourceExhausted(rpc),
+            Code::Unavailable => Error::Unavailable(rpc),
+            Code::DeadlineExceeded => Error::DeadlineExceeded(rpc),
+            _ => Error::Other(rpc),
+        }
+    }
+
+    /// The server's answer, for the server variants (and the last attempt of
+    /// [`Error::RetriesExhausted`]).
+    pub fn rpc(&self) -> Option<&RpcError> {
+        match self {
+            Error::NotFound(rpc)
+            | Error::AlreadyFinished { rpc, .. }
+            | Error::PermissionDenied(rpc)
+            | Error::Unauthenticated(rpc)
+            | Error::Unimplemented(rpc)
+            | Error::InvalidArgument(rpc)
+            | Error::ResourceExhausted(rpc)
+            | Error::Unavailable(rpc)
+            | Error::DeadlineExceeded(rpc)
+            | Error::Other(rpc) => Some(rpc),
+            Error::RetriesExhausted { last, .. } => last.rpc(),
+            _ => None,
+        }
+    }
+
+    /// The gRPC code of a server answer or timeout; `None` when no server answered (bad input,
+    /// connection or credential failure). [`Error::RetriesExhausted`] reports its last attempt's.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Error::WaitTimedOut { .. } => Some(Code::DeadlineExceeded),
+            Error::RetriesExhausted { last, .. } => last.code(),
+            _ => self.rpc().map(RpcError::code),
+        }
+    }
+
+    /// Whether sending the same call again may succeed: `UNAVAILABLE`, `RESOURCE_EXHAUSTED`,
+    /// connection failures, and `DEADLINE_EXCEEDED` (every call this crate retries is
+    /// idempotent, so an attempt that timed out is safe to repeat).
+    ///
+    /// Troubleshooting: if these persist, check network reachability of the regional endpoint
+    /// and the project's Vertex AI quota (about 600 requests a minute per region).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable(_)
+                | Error::ResourceExhausted(_)
+                | Error::DeadlineExceeded(_)
+                | Error::Connection { .. }
+        )
+    }
+
+    /// How long the server asked the client to wait before retrying (`google.rpc.RetryInfo`).
+    ///
+    /// Troubleshooting: a long delay on `RESOURCE_EXHAUSTED` means a quota is spent; spreading
+    /// the work over time or raising the quota helps, retrying sooner does not.
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.rpc().and_then(RpcError::retry_delay)
+    }
+
+    /// Whether the input was rejected before anything was sent (a bad name, location, endpoint
+    /// or configuration).
+    ///
+    /// Troubleshooting: the message names the offending value; fix it and run again.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidName { .. }
+                | Error::InvalidLocation { .. }
+                | Error::InsecureEndpoint { .. }
+                | Error::InvalidConfig { .. }
+        )
+    }
+
+    /// Whether the failure is about identity or access: no credentials, a token the server
+    /// rejected, or a principal without permission.
+    ///
+    /// Troubleshooting: run `gcloud auth application-default login` or set
+    /// `GOOGLE_APPLICATION_CREDENTIALS`; on `PERMISSION_DENIED` grant the principal a role with
+    /// `aiplatform.pipelineJobs.cancel` (or the matching permission) on the project.
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            Error::Auth { .. } | Error::Unauthenticated(_) | Error::PermissionDenied(_)
+        )
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        Error::from_status_at(status, UNKNOWN_ENDPOINT)
+    }
+}
+
+/// The error chain starting at `err` itself.
+fn chain<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&e| e.source())
+}
+
+/// A `Status` the client produced itself because the transport failed: a server's answer never
+/// carries a `source`, a local transport failure always does.
+fn is_transport_failure(status: &tonic::Status) -> bool {
+    matches!(status.code(), Code::Unavailable | Code::Unknown)
+        && chain(status).skip(1).any(|e| {
+            e.is::<tonic::transport::Error>()
+                || e.is::<tonic::ConnectError>()
+                || e.is::<std::io::Error>()
+        })
+}
+
+/// The cause of [`Error::Connection`]: tonic's `Status` for a transport failure.
+///
+/// tonic nests the same text several times ("tcp connect error" / "transport error" / "tcp
+/// connect error" / ...), and `Status`'s own `Display` embeds the `Debug` of its source. So this
+/// shows the code and message, then jumps straight to the root cause (usually an `io::Error`,
+/// which callers can downcast to); `Debug` still prints the whole chain.
+struct TransportFailure(tonic::Status);
+
+impl TransportFailure {
+    fn root(&self) -> Option<&(dyn StdError + 'static)> {
+        chain(self.0.source()?).last()
+    }
+}
+
+impl fmt::Debug for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(code_name(self.0.code()))?;
+        let message = self.0.message();
+        let repeated = self.root().is_some_and(|root| root.to_string() == message);
+        if !message.is_empty() && !repeated {
+            write!(f, ": {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for TransportFailure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.root()
+    }
+}
+
+/// What the server said: code, message and the decoded `google.rpc` error details.
+// Boxed: a `Status` plus `ErrorDetails` is several hundred bytes, and every `Result` of the
+// crate would carry that size on its happy path too.
+pub struct RpcError(Box<RpcErrorInner>);
+
+struct RpcErrorInner {
+    status: tonic::Status,
+    details: ErrorDetails,
+}
+
+impl RpcError {
+    /// Decodes the error details (`grpc-status-details-bin`) of `status`; undecodable details
+    /// are ignored, the code and message are kept.
+    pub fn new(status: tonic::Status) -> Self {
+        let details = status.get_error_details();
+        RpcError(Box::new(RpcErrorInner { status, details }))
+    }
+
+    /// The gRPC status code.
+    pub fn code(&self) -> Code {
+        self.0.status.code()
+    }
+
+    /// The server's message.
+    pub fn message(&self) -> &str {
+        self.0.status.message()
+    }
+
+    /// All decoded `google.rpc` error details.
+    pub fn details(&self) -> &ErrorDetails {
+        &self.0.details
+    }
+
+    /// The original status, for its metadata (response headers and trailers).
+    pub fn status(&self) -> &tonic::Status {
+        &self.0.status
+    }
+
+    /// The original status, owned.
+    pub fn into_status(self) -> tonic::Status {
+        self.0.status
+    }
+
+    /// The machine-readable reason of `google.rpc.ErrorInfo` (for example `RATE_LIMIT_EXCEEDED`).
+    pub fn reason(&self) -> Option<&str> {
+        self.0
+            .details
+            .error_info()
+            .map(|info| info.reason.as_str())
+            .filter(|reason| !reason.is_empty())
+    }
+
+    /// The domain of `google.rpc.ErrorInfo` (for example `aiplatform.googleapis.com`).
+    pub fn domain(&self) -> Option<&str> {
+        self.0
+            .details
+            .error_info()
+            .map(|info| info.domain.as_str())
+            .filter(|domain| !domain.is_empty())
+    }
+
+    /// How long to wait before retrying, from `google.rpc.RetryInfo`.
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.0
+            .details
+            .retry_info()
+            .and_then(|info| info.retry_delay)
+    }
+
+    /// The invalid request fields of `google.rpc.BadRequest` (empty if none).
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        self.0
+            .details
+            .bad_request()
+            .map_or(&[], |bad| bad.field_violations.as_slice())
+    }
+
+    /// The exceeded quotas of `google.rpc.QuotaFailure` (empty if none).
+    pub fn quota_violations(&self) -> &[QuotaViolation] {
+        self.0
+            .details
+            .quota_failure()
+            .map_or(&[], |quota| quota.violations.as_slice())
+    }
+
+    /// The failed preconditions of `google.rpc.PreconditionFailure` (empty if none).
+    pub fn precondition_violations(&self) -> &[PreconditionViolation] {
+        self.0
+            .details
+            .precondition_failure()
+            .map_or(&[], |failure| failure.violations.as_slice())
+    }
+
+    /// The request id of `google.rpc.RequestInfo`, worth quoting to Google support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0
+            .details
+            .request_info()
+            .map(|info| info.request_id.as_str())
+            .filter(|id| !id.is_empty())
+    }
+}
+
+impl From<tonic::Status> for RpcError {
+    fn from(status: tonic::Status) -> Self {
+        RpcError::new(status)
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", code_name(self.code()), self.message())?;
+        if let Some(reason) = self.reason() {
+            write!(f, " (reason {reason})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Shows the decoded parts, not the raw details bytes and metadata of the `Status`.
+impl fmt::Debug for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcError")
+            .field("code", &self.code())
+            .field("message", &self.message())
+            .field("details", &self.0.details)
+            .finish()
+    }
+}
+
+impl StdError for RpcError {}
+
+/// The canonical name of a gRPC code, as `google.rpc.Code` spells it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::{
+        BadRequest, DebugInfo, ErrorInfo, Help, LocalizedMessage, PreconditionFailure,
+        QuotaFailure, RequestInfo, ResourceInfo,
+    };
+
+    /// Encodes `details` into a status, then decodes them from a fresh `Status` built from the
+    /// raw code, message and details bytes, as a client receiving them would.
+    fn round_trip(code: Code, details: ErrorDetails) -> Error {
+        let sent = tonic::Status::with_error_details(code, "it went wrong", details);
+        let received = tonic::Status::with_details(
+            sent.code(),
+            sent.message(),
+            sent.details().to_vec().into(),
+        );
+        Error::from(received)
+    }
+
+    fn details_of(details: ErrorDetails) -> ErrorDetails {
+        let err = round_trip(Code::FailedPrecondition, details);
+        err.rpc().expect("server error").details().clone()
+    }
+
+    macro_rules! code_maps_to {
+        ($($test:ident: $code:ident => $variant:ident,)*) => {$(
+            #[test]
+            fn $test() {
+                let err = Error::from(tonic::Status::new(Code::$code, "msg"));
+                assert!(matches!(err, Error::$variant(_)), "{:?} became {err:?}", Code::$code);
+                assert_eq!(err.code(), Some(Code::$code));
+                assert_eq!(err.rpc().map(RpcError::message), Some("msg"));
+                assert_eq!(err.to_string(), format!("{}: msg", code_name(Code::$code)));
+            }
+        )*};
+    }
+
+    code_maps_to! {
+        code_ok: Ok => Other,
+        code_cancelled: Cancelled => Other,
+        code_unknown: Unknown => Other,
+        code_invalid_argument: InvalidArgument => InvalidArgument,
+        code_deadline_exceeded: DeadlineExceeded => DeadlineExceeded,
+        code_not_found: NotFound => NotFound,
+        code_already_exists: AlreadyExists => Other,
+        code_permission_denied: PermissionDenied => PermissionDenied,
+        code_resource_exhausted: ResourceExhausted => ResourceExhausted,
+        code_failed_precondition: FailedPrecondition => Other,
+        code_aborted: Aborted => Other,
+        code_out_of_range: OutOfRange => Other,
+        code_unimplemented: Unimplemented => Unimplemented,
+        code_internal: Internal => Other,
+        code_unavailable: Unavailable => Unavailable,
+        code_data_loss: DataLoss => Other,
+        code_unauthenticated: Unauthenticated => Unauthenticated,
+    }
+
+    #[test]
+    fn error_info_reason_is_read_and_displayed() {
+        let mut metadata = std::collections::HashMap::new();
+        metadata.insert(
+            "quota_limit".to_owned(),
+            "CancelRequestsPerMinute".to_owned(),
+        );
+        let err = round_trip(
+            Code::ResourceExhausted,
+            ErrorDetails::with_error_info(
+                "RATE_LIMIT_EXCEEDED",
+                "aiplatform.googleapis.com",
+                metadata,
+            ),
+        );
+        let rpc = err.rpc().unwrap();
+        assert_eq!(rpc.reason(), Some("RATE_LIMIT_EXCEEDED"));
+        assert_eq!(rpc.domain(), Some("aiplatform.googleapis.com"));
+        let info: &ErrorInfo = rpc.details().error_info().unwrap();
+        assert_eq!(info.metadata["quota_limit"], "CancelRequestsPerMinute");
+        assert_eq!(
+            err.to_string(),
+            "RESOURCE_EXHAUSTED: it went wrong (reason RATE_LIMIT_EXCEEDED)"
+        );
+    }
+
+    #[test]
+    fn retry_info_gives_retry_delay() {
+        let err = round_trip(
+            Code::Unavailable,
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(2_500))),
+        );
+        assert_eq!(err.retry_delay(), Some(Duration::from_millis(2_500)));
+        assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn bad_request_gives_field_violations() {
+        let err = round_trip(
+            Code::InvalidArgument,
+            ErrorDetails::with_bad_request(vec![FieldViolation::new("name", "must not be empty")]),
+        );
+        let violations = err.rpc().unwrap().field_violations();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "name");
+        assert_eq!(violations[0].description, "must not be empty");
+        let bad: &BadRequest = err.rpc().unwrap().details().bad_request().unwrap();
+        assert_eq!(bad.field_violations.len(), 1);
+    }
+
+    #[test]
+    fn quota_failure_gives_quota_violations() {
+        let err = round_trip(
+            Code::ResourceExhausted,
+            ErrorDetails::with_quota_failure_violation("project:p", "cancel quota spent"),
+        );
+        let violations = err.rpc().unwrap().quota_violations();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].subject, "project:p");
+        let quota: &QuotaFailure = err.rpc().unwrap().details().quota_failure().unwrap();
+        assert_eq!(quota.violations[0].description, "cancel quota spent");
+    }
+
+    #[test]
+    fn precondition_failure_gives_precondition_violations() {
+        let err = round_trip(
+            Code::FailedPrecondition,
+            ErrorDetails::with_precondition_failure_violation(
+                "STATE",
+                "pipelineJobs/1",
+                "job is done",
+            ),
+        );
+        let violations = err.rpc().unwrap().precondition_violations();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].r#type, "STATE");
+        let failure: &PreconditionFailure =
+            err.rpc().unwrap().details().precondition_failure().unwrap();
+        assert_eq!(failure.violations[0].subject, "pipelineJobs/1");
+    }
+
+    #[test]
+    fn resource_info_is_decoded() {
+        let details = details_of(ErrorDetails::with_resource_info(
+            "aiplatform.googleapis.com/PipelineJob",
+            "projects/p/locations/l/pipelineJobs/1",
+            "owner",
+            "no such job",
+        ));
+        let info: &ResourceInfo = details.resource_info().unwrap();
+        assert_eq!(info.resource_name, "projects/p/locations/l/pipelineJobs/1");
+        assert_eq!(info.description, "no such job");
+    }
+
+    #[test]
+    fn debug_info_is_decoded() {
+        let details = details_of(ErrorDetails::with_debug_info(
+            vec!["frame 1".to_owned(), "frame 2".to_owned()],
+            "internal detail",
+        ));
+        let info: &DebugInfo = details.debug_info().unwrap();
+        assert_eq!(info.stack_entries, ["frame 1", "frame 2"]);
+        assert_eq!(info.detail, "internal detail");
+    }
+
+    #[test]
+    fn help_is_decoded() {
+        let details = details_of(ErrorDetails::with_help_link(
+            "quotas",
+            "https://cloud.google.com/vertex-ai/docs/quotas",
+        ));
+        let help: &Help = details.help().unwrap();
+        assert_eq!(help.links.len(), 1);
+        assert_eq!(
+            help.links[0].url,
+            "https://cloud.google.com/vertex-ai/docs/quotas"
+        );
+    }
+
+    #[test]
+    fn localized_message_is_decoded() {
+        let details = details_of(ErrorDetails::with_localized_message("fr-FR", "introuvable"));
+        let message: &LocalizedMessage = details.localized_message().unwrap();
+        assert_eq!(message.locale, "fr-FR");
+        assert_eq!(message.message, "introuvable");
+    }
+
+    #[test]
+    fn request_info_gives_request_id() {
+        let err = round_trip(
+            Code::Internal,
+            ErrorDetails::with_request_info("req-123", "serving data"),
+        );
+        assert_eq!(err.rpc().unwrap().request_id(), Some("req-123"));
+        let info: &RequestInfo = err.rpc().unwrap().details().request_info().unwrap();
+        assert_eq!(info.serving_data, "serving data");
+    }
+
+    #[test]
+    fn undecodable_details_keep_code_and_message() {
+        let status = tonic::Status::with_details(Code::NotFound, "gone", vec![0xff, 0x01].into());
+        let err = Error::from(status);
+        assert!(matches!(err, Error::NotFound(_)));
+        assert_eq!(err.rpc().unwrap().message(), "gone");
+        assert_eq!(err.rpc().unwrap().reason(), None);
+    }
+
+    #[test]
+    fn status_metadata_is_reachable() {
+        let mut status = tonic::Status::not_found("gone");
+        status
+            .metadata_mut()
+            .insert("x-request-id", "abc".parse().unwrap());
+        let err = Error::from(status);
+        let metadata = err.rpc().unwrap().status().metadata();
+        assert_eq!(metadata.get("x-request-id").unwrap(), "abc");
+    }
+
+    #[test]
+    fn already_finished_shows_state_and_code() {
+        let rpc = RpcError::new(tonic::Status::failed_precondition("job is terminal"));
+        let err = Error::already_finished(rpc, Some(State::Succeeded));
+        assert_eq!(err.code(), Some(Code::FailedPrecondition));
+        assert!(!err.is_retryable());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "already finished ({}): FAILED_PRECONDITION: job is terminal",
+                State::Succeeded
+            )
+        );
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("token endpoint said no")]
+    struct Cause;
+
+    #[test]
+    fn source_is_kept_and_not_repeated() {
+        let err = Error::Auth {
+            source: Box::new(Cause),
+        };
+        let source = StdError::source(&err).expect("source kept");
+        assert!(source.is::<Cause>());
+        assert_eq!(err.to_string(), "could not obtain credentials");
+        assert!(!err.to_string().contains("said no"));
+        assert!(err.is_auth());
+        assert_eq!(err.code(), None);
+    }
+
+    #[test]
+    fn io_failure_inside_status_becomes_connection() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let status = tonic::Status::from_error(Box::new(tonic::ConnectError(Box::new(io))));
+        assert_eq!(status.code(), Code::Unavailable);
+        let err = Error::from_status_at(status, "http://127.0.0.1:9");
+        let Error::Connection { endpoint, .. } = &err else {
+            panic!("expected Connection, got {err:?}");
+        };
+        assert_eq!(endpoint, "http://127.0.0.1:9");
+        assert!(err.is_retryable());
+        assert_eq!(err.to_string(), "connection to http://127.0.0.1:9 failed");
+        let messages: Vec<String> = chain(&err).map(ToString::to_string).collect();
+        assert_eq!(messages[1..], ["UNAVAILABLE", "refused"]);
+        assert!(chain(&err).last().unwrap().is::<std::io::Error>());
+    }
+
+    #[tokio::test]
+    async fn refused_connection_becomes_connection() {
+        use crate::proto::google::longrunning::{
+            GetOperationRequest, operations_client::OperationsClient,
+        };
+        // Bind then drop, so the port is known to have no listener.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
+            .unwrap()
+            .connect_lazy();
+        let status = OperationsClient::new(channel)
+            .get_operation(GetOperationRequest {
+                name: "operations/1".into(),
+            })
+            .await
+            .unwrap_err();
+        let err = Error::from_status_at(status, &endpoint);
+        assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+        let messages: Vec<String> = chain(&err).map(ToString::to_string).collect();
+        assert_eq!(messages[0], format!("connection to {endpoint} failed"));
+        assert_eq!(messages[1], "UNAVAILABLE: tcp connect error");
+        assert!(
+            chain(&err).last().unwrap().is::<std::io::Error>(),
+            "{messages:?}"
+        );
+        assert_eq!(messages.len(), 3, "{messages:?}");
+    }
+
+    #[test]
+    fn local_timeout_becomes_deadline_exceeded() {
+        let status = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(status.code(), Code::Cancelled);
+        let err = Error::from(status);
+        assert!(matches!(err, Error::DeadlineExceeded(_)), "{err:?}");
+        assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn server_status_without_source_is_not_connection() {
+        let err = Error::from_status_at(tonic::Status::unavailable("backend down"), "e");
+        assert!(matches!(err, Error::Unavailable(_)));
+    }
+
+    #[test]
+    fn retries_exhausted_delegates_to_last() {
+        let last = round_trip(
+            Code::ResourceExhausted,
+            ErrorDetails::with_retry_info(Some(Duration::from_secs(30))),
+        );
+        let err = Error::RetriesExhausted {
+            attempts: 5,
+            elapsed: Duration::from_millis(12_340),
+            last: Box::new(last),
+        };
+        assert_eq!(err.code(), Some(Code::ResourceExhausted));
+        assert_eq!(err.retry_delay(), Some(Duration::from_secs(30)));
+        assert!(!err.is_retryable());
+        assert_eq!(err.to_string(), "gave up after 5 attempts in 12.3s");
+        let source = StdError::source(&err).unwrap();
+        assert_eq!(source.to_string(), "RESOURCE_EXHAUSTED: it went wrong");
+    }
+
+    #[test]
+    fn error_stays_small() {
+        // Every Result of the crate carries this size; RpcError is boxed to keep it down.
+        assert!(
+            std::mem::size_of::<Error>() <= 64,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
+    #[test]
+    fn predicates_classify_variants() {
+        let bad = Error::InvalidName {
+            input: "x".into(),
+            reason: "no slash".into(),
+        };
+        assert!(bad.is_bad_input() && !bad.is_auth() && !bad.is_retryable());
+        assert_eq!(bad.to_string(), "invalid resource name \"x\": no slash");
+        let denied = Error::from(tonic::Status::permission_denied("no"));
+        assert!(denied.is_auth() && !denied.is_bad_input());
+        let waited = Error::WaitTimedOut {
+            target: "projects/p/locations/l/pipelineJobs/1".into(),
+            waited: Duration::from_secs(60),
+            last_state: Some(State::Cancelling),
+        };
+        assert_eq!(waited.code(), Some(Code::DeadlineExceeded));
+        assert!(!waited.is_retryable());
+        assert_eq!(
+            waited.to_string(),
+            format!(
+                "timed out after 60.0s waiting for projects/p/locations/l/pipelineJobs/1 (last state {})",
+                State::Cancelling
+            )
+        );
+    }
+}

@@ -5,10 +5,12 @@ pub mod error;
 pub mod name;
 pub mod outcome;
 pub mod proto;
+pub mod retry;
 
 pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};
-pub use error::{Error, Result};
+pub use error::{Error, Result, RpcError};
 pub use name::{
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,
 };
 pub use outcome::State;
+pub use retry::{BackoffConfig, RetryConfig};
