@@ -53,6 +53,7 @@ const SERVICE_METHOD: i32 = 2;
 fn main() -> io::Result<()> {
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rustc-env=VERTEX_CANCEL_RUSTC_VERSION={}", rustc_version());
 
     let mut fds = protox::compile(ROOT_FILES, ["proto"]).map_err(io::Error::other)?;
     let kept = reachable_types(&fds);
@@ -73,6 +74,18 @@ fn main() -> io::Result<()> {
         .include_file("_includes.rs")
         .emit_rerun_if_changed(false)
         .compile_fds_with_config(fds, config)
+}
+
+/// The compiler's version number, for the `x-goog-api-client` header.
+fn rustc_version() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// A type's outgoing edges: the types its fields name, and the message it is nested in (a nested

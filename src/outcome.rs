@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use crate::proto::google::cloud::aiplatform::v1::{JobState, PipelineState};
+use crate::proto::google::cloud::aiplatform::v1::{JobState, NasJob, PipelineJob, PipelineState};
+use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::google::longrunning::{Operation, operation};
 
 /// `google.rpc.Code.CANCELLED`: the error code Google sets on work that was cancelled.
@@ -127,6 +128,133 @@ impl From<JobState> for State {
     }
 }
 
+
+/// What a cancel led to, once known.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The cancel was accepted; the outcome was not awaited.
+    Requested,
+    /// The work reached `CANCELLED` (an operation: `done` with error code 1).
+    Cancelled {
+        /// The error Google recorded (code 1), when it gave one.
+        error: Option<RpcStatus>,
+    },
+    /// The work reached another terminal state before the cancel took effect.
+    FinishedAnyway {
+        /// The terminal state (SUCCEEDED, FAILED, ...).
+        state: State,
+        /// The error the work finished with, if any.
+        error: Option<RpcStatus>,
+    },
+    /// The wait budget was spent while the work was still in `state`.
+    StillRunning {
+        /// The last state read.
+        state: State,
+    },
+}
+
+impl Outcome {
+    /// The outcome a terminal (or last-seen) state means after a cancel.
+    pub fn from_state(state: State, error: Option<RpcStatus>) -> Self {
+        match state {
+            State::Cancelled => Self::Cancelled { error },
+            s if s.is_terminal() => Self::FinishedAnyway { state, error },
+            _ => Self::StillRunning { state },
+        }
+    }
+
+    /// Whether the work is known to be stopped by the cancel.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled { .. })
+    }
+
+    /// A short word for tables and JSON: `requested`, `cancelled`, `finished_anyway`, `still_running`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Cancelled { .. } => "cancelled",
+            Self::FinishedAnyway { .. } => "finished_anyway",
+            Self::StillRunning { .. } => "still_running",
+        }
+    }
+}
+
+/// The state of one target as read by Get or List, with the raw message for anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetStatus {
+    /// One state across kinds.
+    pub state: State,
+    /// The error recorded on the resource (code 1 after a cancel).
+    pub error: Option<RpcStatus>,
+    /// The message as the server sent it.
+    pub raw: RawResource,
+}
+
+/// The message a Get or List returned, by kind.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RawResource {
+    /// A `google.cloud.aiplatform.v1.PipelineJob`.
+    PipelineJob(Box<PipelineJob>),
+    /// A `google.cloud.aiplatform.v1.NasJob`.
+    NasJob(Box<NasJob>),
+    /// A `google.longrunning.Operation`.
+    Operation(Box<Operation>),
+}
+
+impl RawResource {
+    /// The resource name the server reported.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::PipelineJob(job) => &job.name,
+            Self::NasJob(job) => &job.name,
+            Self::Operation(op) => &op.name,
+        }
+    }
+}
+
+impl From<PipelineJob> for TargetStatus {
+    fn from(job: PipelineJob) -> Self {
+        Self {
+            state: job.state().into(),
+            error: job.error.clone(),
+            raw: RawResource::PipelineJob(Box::new(job)),
+        }
+    }
+}
+
+impl From<NasJob> for TargetStatus {
+    fn from(job: NasJob) -> Self {
+        Self {
+            state: job.state().into(),
+            error: job.error.clone(),
+            raw: RawResource::NasJob(Box::new(job)),
+        }
+    }
+}
+
+impl From<Operation> for TargetStatus {
+    fn from(op: Operation) -> Self {
+        let error = match &op.result {
+            Some(operation::Result::Error(status)) => Some(status.clone()),
+            _ => None,
+        };
+        Self {
+            state: State::of_operation(&op),
+            error,
+            raw: RawResource::Operation(Box::new(op)),
+        }
+    }
+}
+
+impl TargetStatus {
+    /// What this status means after a cancel.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::from_state(self.state, self.error.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,14 +266,14 @@ mod tests {
         op.done = true;
         assert_eq!(State::of_operation(&op), State::Succeeded);
         op.result = Some(operation::Result::Error(
-            crate::proto::google::rpc::Status {
+            RpcStatus {
                 code: CANCELLED_CODE,
                 ..Default::default()
             },
         ));
         assert_eq!(State::of_operation(&op), State::Cancelled);
         op.result = Some(operation::Result::Error(
-            crate::proto::google::rpc::Status {
+            RpcStatus {
                 code: 13,
                 ..Default::default()
             },

@@ -1,0 +1,624 @@
+//! Where access tokens come from, and the cache that keeps one ready before any call needs it.
+//!
+//! A [`Credentials`] value names the source (Application Default Credentials, a static token, any
+//! [`TokenSource`], or none). The client turns it into a [`TokenCache`]: a background task owns
+//! every fetch and publishes the current token on a `watch` channel, refreshing at 80% of the
+//! token's lifetime (and no later than five minutes before expiry), so a call reads a ready header
+//! instead of awaiting a fetch, and concurrent calls never stampede the token endpoint. Tokens never
+//! appear in `Debug`, `Display`, logs or errors.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+
+use crate::error::{BoxError, Error};
+
+/// The OAuth scope every Vertex AI call needs.
+pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+/// How long before expiry a token is refreshed at the latest.
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// First and largest pause between failed fetches; the still-valid token stays in use meanwhile.
+const FETCH_RETRY_INITIAL: Duration = Duration::from_millis(500);
+const FETCH_RETRY_MAX: Duration = Duration::from_secs(30);
+/// Lifetime assumed for a token whose source does not say.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// An access token and how long it stays valid. `Debug` prints `[redacted]`.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: String,
+    expires_in: Option<Duration>,
+}
+
+impl AccessToken {
+    /// A token valid for `expires_in` from now (`None`: assume one hour, as Google's tokens do).
+    pub fn new(secret: impl Into<String>, expires_in: Option<Duration>) -> Self {
+        Self {
+            secret: secret.into(),
+            expires_in,
+        }
+    }
+
+    /// The secret itself; handle with care.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Any source of access tokens (workload identity federation, a vault, a sidecar ...).
+///
+/// Only the cache's background task calls [`fetch`](TokenSource::fetch), so an implementation
+/// needs no caching of its own.
+pub trait TokenSource: Send + Sync + 'static {
+    /// Fetches a fresh token.
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>>;
+}
+
+/// Which credentials a client sends.
+#[derive(Clone)]
+pub struct Credentials {
+    kind: CredentialsKind,
+}
+
+#[derive(Clone)]
+enum CredentialsKind {
+    ApplicationDefault,
+    Static(AccessToken),
+    Source(Arc<dyn TokenSource>),
+    None,
+}
+
+impl Credentials {
+    /// Application Default Credentials: `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+    /// `application_default_credentials.json`, the metadata server, then `gcloud` itself.
+    pub fn application_default() -> Self {
+        Self {
+            kind: CredentialsKind::ApplicationDefault,
+        }
+    }
+
+    /// A fixed bearer token (for example from `gcloud auth print-access-token`); never refreshed.
+    pub fn static_token(token: impl Into<String>) -> Self {
+        Self {
+            kind: CredentialsKind::Static(AccessToken::new(token, None)),
+        }
+    }
+
+    /// No `authorization` header at all: only allowed to loopback endpoints (tests, the fake).
+    pub fn none() -> Self {
+        Self {
+            kind: CredentialsKind::None,
+        }
+    }
+
+    /// Tokens from any [`TokenSource`], cached and refreshed by this crate.
+    pub fn from_provider(source: impl TokenSource) -> Self {
+        Self {
+            kind: CredentialsKind::Source(Arc::new(source)),
+        }
+    }
+
+    /// A service-account key given as JSON text (its `token_uri` is used as written).
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when the JSON is not a service-account key.
+    pub fn service_account_json(json: &str) -> Result<Self, Error> {
+        let account = gcp_auth::CustomServiceAccount::from_json(json).map_err(auth_error)?;
+        Ok(Self::from_provider(GcpAuthSource(Arc::new(account))))
+    }
+
+    /// A service-account key file, or an `authorized_user` file as written by
+    /// `gcloud auth application-default login`.
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when the file cannot be read or is of neither kind.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Auth {
+            source: format!("cannot read credentials file {}: {e}", path.display()).into(),
+        })?;
+        Self::from_json_file_text(&text)
+    }
+
+    fn from_json_file_text(text: &str) -> Result<Self, Error> {
+        match credential_type(text)?.as_str() {
+            "service_account" => Self::service_account_json(text),
+            "authorized_user" => Ok(Self::from_provider(AuthorizedUser::from_json(text)?)),
+            other => Err(Error::Auth {
+                source: format!(
+                    "credentials of type `{other}` are not supported; use a service-account key, \
+                     an authorized_user file, or Credentials::from_provider"
+                )
+                .into(),
+            }),
+        }
+    }
+
+    /// Whether no token is sent.
+    pub fn is_none(&self) -> bool {
+        matches!(self.kind, CredentialsKind::None)
+    }
+
+    /// Starts the token cache for these credentials (spawns the refresh task when needed).
+    pub(crate) async fn into_cache(self) -> Result<TokenCache, Error> {
+        let source: Arc<dyn TokenSource> = match self.kind {
+            CredentialsKind::None => return Ok(TokenCache::None),
+            CredentialsKind::Static(token) => {
+                return Ok(TokenCache::Static(bearer_header(&token.secret)?));
+            }
+            CredentialsKind::Source(source) => source,
+            CredentialsKind::ApplicationDefault => application_default_source().await?,
+        };
+        Ok(TokenCache::refreshing(source))
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            CredentialsKind::ApplicationDefault => "ApplicationDefault",
+            CredentialsKind::Static(_) => "StaticToken([redacted])",
+            CredentialsKind::Source(_) => "TokenSource",
+            CredentialsKind::None => "None",
+        };
+        f.debug_tuple("Credentials").field(&format_args!("{kind}")).finish()
+    }
+}
+
+fn auth_error(e: impl Into<BoxError>) -> Error {
+    Error::Auth { source: e.into() }
+}
+
+fn credential_type(text: &str) -> Result<String, Error> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    serde_json::from_str::<Typed>(text)
+        .map(|t| t.kind)
+        .map_err(|e| auth_error(format!("credentials file is not valid JSON with a `type`: {e}")))
+}
+
+/// ADC, with one repair: gcp_auth 0.12 reads `GOOGLE_APPLICATION_CREDENTIALS` as a service-account
+/// key only, so the most common file (gcloud's `authorized_user`) named there would fail with
+/// "missing field private_key". Such a file is read here instead.
+async fn application_default_source() -> Result<Arc<dyn TokenSource>, Error> {
+    if let Some(path) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
+        let path = PathBuf::from(path);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            auth_error(format!(
+                "GOOGLE_APPLICATION_CREDENTIALS names {}, which cannot be read: {e}",
+                path.display()
+            ))
+        })?;
+        if credential_type(&text)? == "authorized_user" {
+            return Ok(Arc::new(AuthorizedUser::from_json(&text)?));
+        }
+    }
+    let provider = gcp_auth::provider().await.map_err(auth_error)?;
+    Ok(Arc::new(GcpAuthSource(provider)))
+}
+
+/// Adapts any gcp_auth provider (service account, metadata server, gcloud) to [`TokenSource`].
+struct GcpAuthSource(Arc<dyn gcp_auth::TokenProvider>);
+
+impl TokenSource for GcpAuthSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>> {
+        Box::pin(async move {
+            let token = self.0.token(&[CLOUD_PLATFORM_SCOPE]).await?;
+            let expires_in = (token.expires_at() - chrono_now()).to_std().ok();
+            Ok(AccessToken::new(token.as_str(), expires_in))
+        })
+    }
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// The OAuth refresh-token exchange for gcloud's `authorized_user` credentials.
+struct AuthorizedUser {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    token_uri: http::Uri,
+    http: hyper_util::client::legacy::Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+}
+
+const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+
+impl AuthorizedUser {
+    fn from_json(text: &str) -> Result<Self, Error> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            client_id: String,
+            client_secret: String,
+            refresh_token: String,
+            token_uri: Option<String>,
+        }
+        let file: File = serde_json::from_str(text)
+            .map_err(|e| auth_error(format!("authorized_user credentials: {e}")))?;
+        let uri = file.token_uri.as_deref().unwrap_or(DEFAULT_TOKEN_URI);
+        let token_uri: http::Uri = uri
+            .parse()
+            .map_err(|e| auth_error(format!("authorized_user token_uri: {e}")))?;
+        check_token_uri(&token_uri)?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+        Ok(Self {
+            client_id: file.client_id,
+            client_secret: file.client_secret,
+            refresh_token: file.refresh_token,
+            token_uri,
+            http,
+        })
+    }
+
+    async fn exchange(&self) -> Result<AccessToken, BoxError> {
+        use http_body_util::BodyExt;
+        #[derive(serde::Deserialize)]
+        struct Reply {
+            access_token: String,
+            expires_in: Option<u64>,
+        }
+        let body = serde_json::json!({
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "grant_type": "refresh_token",
+        });
+        let request = http::Request::post(self.token_uri.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from(body.to_string())))?;
+        let response = self.http.request(request).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            return Err(format!("token endpoint answered HTTP {status}").into());
+        }
+        let reply: Reply = serde_json::from_slice(&bytes)?;
+        Ok(AccessToken::new(
+            reply.access_token,
+            reply.expires_in.map(Duration::from_secs),
+        ))
+    }
+}
+
+impl TokenSource for AuthorizedUser {
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>> {
+        Box::pin(self.exchange())
+    }
+}
+
+/// A refresh token is as sensitive as an access token: plaintext only to loopback.
+fn check_token_uri(uri: &http::Uri) -> Result<(), Error> {
+    let host = uri.host().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
+        _ => Err(Error::InsecureEndpoint {
+            endpoint: uri.to_string(),
+            reason: "a refresh token is only sent over https, or plaintext to loopback".into(),
+        }),
+    }
+}
+
+/// What a call sends as `authorization`, kept ready for the hot path.
+#[derive(Clone)]
+pub(crate) enum TokenCache {
+    /// No header.
+    None,
+    /// A fixed header.
+    Static(AsciiMetadataValue),
+    /// A header refreshed by a background task, which exits once every receiver is gone.
+    Refreshing(watch::Receiver<Published>),
+}
+
+/// What the refresh task publishes.
+#[derive(Clone, Default)]
+pub(crate) struct Published {
+    token: Option<CachedToken>,
+    /// The last fetch failed with this (the token, if any, may still be valid).
+    error: Option<Arc<BoxError>>,
+}
+
+#[derive(Clone)]
+struct CachedToken {
+    header: AsciiMetadataValue,
+    expires_at: Instant,
+}
+
+impl CachedToken {
+    fn is_valid(&self) -> bool {
+        Instant::now() < self.expires_at
+    }
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Self::None => "None",
+            Self::Static(_) => "Static([redacted])",
+            Self::Refreshing(_) => "Refreshing([redacted])",
+        };
+        f.write_str(kind)
+    }
+}
+
+impl TokenCache {
+    /// Spawns the refresh task for `source`; the first fetch starts at once.
+    pub(crate) fn refreshing(source: Arc<dyn TokenSource>) -> Self {
+        let (tx, rx) = watch::channel(Published::default());
+        tokio::spawn(refresh_loop(source, tx));
+        Self::Refreshing(rx)
+    }
+
+    /// Whether calls carry a token.
+    pub(crate) fn sends_token(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+
+    /// The `authorization` value for the next call. Awaits only when no valid token exists yet.
+    pub(crate) async fn authorization(&self) -> Result<Option<AsciiMetadataValue>, Error> {
+        match self {
+            Self::None => Ok(None),
+            Self::Static(header) => Ok(Some(header.clone())),
+            Self::Refreshing(rx) => {
+                if let Some(token) = rx.borrow().token.as_ref().filter(|t| t.is_valid()) {
+                    return Ok(Some(token.header.clone()));
+                }
+                wait_for_token(rx.clone()).await.map(Some)
+            }
+        }
+    }
+}
+
+async fn wait_for_token(mut rx: watch::Receiver<Published>) -> Result<AsciiMetadataValue, Error> {
+    loop {
+        {
+            let published = rx.borrow_and_update();
+            if let Some(token) = published.token.as_ref().filter(|t| t.is_valid()) {
+                return Ok(token.header.clone());
+            }
+            if let Some(error) = &published.error {
+                return Err(Error::Auth {
+                    source: Box::new(SharedError(error.clone())),
+                });
+            }
+        }
+        if rx.changed().await.is_err() {
+            return Err(auth_error("the token refresh task has stopped"));
+        }
+    }
+}
+
+/// Owns every fetch: one at a time, however many calls are waiting.
+async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>) {
+    let mut retry_delay = FETCH_RETRY_INITIAL;
+    loop {
+        let next = match source.fetch().await.map_err(Arc::new).and_then(|token| {
+            let lifetime = token.expires_in.unwrap_or(DEFAULT_LIFETIME);
+            bearer_header(&token.secret)
+                .map(|header| (header, lifetime))
+                .map_err(|e| Arc::new(Box::new(e) as BoxError))
+        }) {
+            Ok((header, lifetime)) => {
+                retry_delay = FETCH_RETRY_INITIAL;
+                tx.send_replace(Published {
+                    token: Some(CachedToken {
+                        header,
+                        expires_at: Instant::now() + lifetime,
+                    }),
+                    error: None,
+                });
+                tracing::debug!(lifetime_s = lifetime.as_secs(), "access token refreshed");
+                refresh_after(lifetime)
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "access token fetch failed; retrying");
+                tx.send_modify(|p| p.error = Some(error));
+                let delay = retry_delay;
+                retry_delay = (retry_delay * 2).min(FETCH_RETRY_MAX);
+                delay
+            }
+        };
+        tokio::select! {
+            () = tx.closed() => return,
+            () = tokio::time::sleep(next) => {}
+        }
+    }
+}
+
+/// At 80% of the lifetime, and no later than [`REFRESH_MARGIN`] before expiry when the lifetime
+/// allows it.
+fn refresh_after(lifetime: Duration) -> Duration {
+    let at_80 = lifetime.mul_f64(0.8);
+    match lifetime.checked_sub(REFRESH_MARGIN) {
+        Some(before_margin) => at_80.min(before_margin),
+        None => at_80,
+    }
+    .max(Duration::from_millis(100))
+}
+
+fn bearer_header(secret: &str) -> Result<AsciiMetadataValue, Error> {
+    let mut value: AsciiMetadataValue = MetadataValue::try_from(format!("Bearer {secret}"))
+        .map_err(|_| Error::InvalidConfig {
+            reason: "the access token contains characters not allowed in a header".into(),
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Lets many calls report the same fetch failure as their `source`.
+#[derive(Debug)]
+struct SharedError(Arc<BoxError>);
+
+impl fmt::Display for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting {
+        fetches: Arc<AtomicUsize>,
+        lifetime: Duration,
+        fail: bool,
+    }
+
+    impl TokenSource for Counting {
+        fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>> {
+            Box::pin(async move {
+                let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                if self.fail {
+                    return Err("token endpoint down".into());
+                }
+                Ok(AccessToken::new(format!("tok-{n}"), Some(self.lifetime)))
+            })
+        }
+    }
+
+    fn counting(lifetime: Duration, fail: bool) -> (Arc<AtomicUsize>, TokenCache) {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let source = Counting {
+            fetches: fetches.clone(),
+            lifetime,
+            fail,
+        };
+        (fetches, TokenCache::refreshing(Arc::new(source)))
+    }
+
+    fn header_text(value: &AsciiMetadataValue) -> String {
+        value.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn refresh_point_is_80_percent_and_5_minutes_before_expiry() {
+        assert_eq!(
+            refresh_after(Duration::from_secs(3600)),
+            Duration::from_secs(2880)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(1200)),
+            Duration::from_secs(900)
+        );
+        assert_eq!(refresh_after(Duration::from_secs(10)), Duration::from_secs(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_calls_share_one_fetch_per_refresh() {
+        let (fetches, cache) = counting(Duration::from_secs(100), false);
+        let calls = (0..200).map(|_| cache.authorization());
+        let headers = futures::future::join_all(calls).await;
+        assert!(headers.iter().all(|h| header_text(h.as_ref().unwrap().as_ref().unwrap()) == "Bearer tok-1"));
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+        // Just before the refresh point the old token is still served without a fetch.
+        tokio::time::sleep(Duration::from_secs(79)).await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+        let header = cache.authorization().await.unwrap().unwrap();
+        assert_eq!(header_text(&header), "Bearer tok-2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_with_a_valid_token_never_waits_for_a_fetch() {
+        let (_, cache) = counting(Duration::from_secs(100), false);
+        cache.authorization().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(80)).await;
+        // The answer is ready synchronously: polling once must complete.
+        let ready = futures::FutureExt::now_or_never(cache.authorization());
+        assert!(matches!(ready, Some(Ok(Some(_)))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failing_source_is_an_auth_error_with_its_cause() {
+        let (fetches, cache) = counting(Duration::from_secs(100), true);
+        let err = cache.authorization().await.unwrap_err();
+        assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("token endpoint down"), "{source}");
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refresh_task_stops_when_the_cache_is_dropped() {
+        let (fetches, cache) = counting(Duration::from_secs(10), false);
+        cache.authorization().await.unwrap();
+        drop(cache);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let creds = Credentials::static_token("ya29.secret-value");
+        assert!(!format!("{creds:?}").contains("secret-value"));
+        let token = AccessToken::new("ya29.secret-value", None);
+        assert!(!format!("{token:?}").contains("secret-value"));
+        let cache = TokenCache::Static(bearer_header("ya29.secret-value").unwrap());
+        assert!(!format!("{cache:?}").contains("secret-value"));
+    }
+
+    #[test]
+    fn token_with_newline_is_refused() {
+        assert!(matches!(
+            bearer_header("abc\ndef"),
+            Err(Error::InvalidConfig { .. })
+        ));
+    }
+
+    #[test]
+    fn refresh_token_never_goes_to_plaintext_remote_hosts() {
+        let remote: http::Uri = "http://oauth.example.com/token".parse().unwrap();
+        assert!(matches!(
+            check_token_uri(&remote),
+            Err(Error::InsecureEndpoint { .. })
+        ));
+        for ok in ["https://oauth2.googleapis.com/token", "http://127.0.0.1:9/t", "http://[::1]:9/t"] {
+            assert!(check_token_uri(&ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+    }
+}

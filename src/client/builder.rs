@@ -1,0 +1,263 @@
+//! Configuration, validated once in [`ClientBuilder::build`], and the [`Client`] it yields.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tonic::metadata::AsciiMetadataValue;
+
+use crate::auth::{Credentials, TokenCache};
+use crate::channel::{ChannelPool, ChannelSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE};
+use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
+use crate::error::{Error, Result};
+use crate::retry::{RetryConfig, Retrier};
+
+use super::call::Route;
+
+/// Per-attempt timeout, as in Google's service config for long-running calls.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The tonic version this crate is built against, for `x-goog-api-client`.
+const TONIC_VERSION: &str = "0.14";
+
+/// Builds a [`Client`]; every option is checked in [`build`](Self::build), before any call.
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    credentials: Credentials,
+    endpoint: Option<String>,
+    region: Option<String>,
+    universe_domain: Option<String>,
+    quota_project: Option<String>,
+    user_agent_suffix: Option<String>,
+    attempt_timeout: Duration,
+    retry: RetryConfig,
+    connect_timeout: Duration,
+    keep_alive: Option<Duration>,
+    connections_per_endpoint: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            credentials: Credentials::application_default(),
+            endpoint: None,
+            region: None,
+            universe_domain: None,
+            quota_project: None,
+            user_agent_suffix: None,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            retry: RetryConfig::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            keep_alive: Some(DEFAULT_KEEP_ALIVE),
+            connections_per_endpoint: 1,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Which credentials to send (default: Application Default Credentials).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Send every call to this URL instead of the regional endpoint (a fake, a private endpoint).
+    /// `http://` is allowed only to loopback.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The region every target must be in (as the REST methods' `region`); a mismatch is
+    /// [`Error::InvalidLocation`] before any call.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// A universe domain other than `googleapis.com`.
+    pub fn universe_domain(mut self, domain: impl Into<String>) -> Self {
+        self.universe_domain = Some(domain.into());
+        self
+    }
+
+    /// The project billed for quota (`x-goog-user-project`).
+    pub fn quota_project(mut self, project: impl Into<String>) -> Self {
+        self.quota_project = Some(project.into());
+        self
+    }
+
+    /// Appended to the `user-agent` header, to name the calling application.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// How long one attempt may take, token wait included (default 10 s).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// Retry and backoff policy.
+    pub fn retry(mut self, config: RetryConfig) -> Self {
+        self.retry = config;
+        self
+    }
+
+    /// How long establishing a connection may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// HTTP/2 keep-alive ping interval (default 60 s); `None` disables pings.
+    pub fn http2_keep_alive(mut self, interval: Option<Duration>) -> Self {
+        self.keep_alive = interval;
+        self
+    }
+
+    /// HTTP/2 connections per endpoint, balanced (default 1).
+    pub fn connections_per_endpoint(mut self, connections: usize) -> Self {
+        self.connections_per_endpoint = connections.max(1);
+        self
+    }
+
+    /// Validates everything and starts the token cache.
+    ///
+    /// # Errors
+    /// The bad-input variants ([`Error::InvalidConfig`], [`Error::InvalidLocation`],
+    /// [`Error::InsecureEndpoint`]) and [`Error::Auth`] when the credential source cannot start.
+    pub async fn build(self) -> Result<Client> {
+        install_crypto_provider();
+        let resolver = self.resolver()?;
+        let sends_token = !self.credentials.is_none();
+        self.check_credentials_fit_endpoint(&resolver, sends_token)?;
+        let user_project = self
+            .quota_project
+            .as_deref()
+            .map(|p| header_value("quota project", p))
+            .transpose()?;
+        let user_agent = self.user_agent()?;
+        let api_client = header_value("x-goog-api-client", &api_client_header())?;
+        if self.attempt_timeout.is_zero() {
+            return Err(invalid_config("the attempt timeout must be above zero"));
+        }
+        let tokens = self.credentials.into_cache().await?;
+        let channels = ChannelPool::new(ChannelSettings {
+            connect_timeout: self.connect_timeout,
+            keep_alive: self.keep_alive,
+            connections_per_endpoint: self.connections_per_endpoint,
+            user_agent,
+        });
+        Ok(Client {
+            inner: Arc::new(Inner {
+                resolver,
+                channels,
+                routes: Default::default(),
+                tokens,
+                retrier: Retrier::new(self.retry),
+                attempt_timeout: self.attempt_timeout,
+                api_client,
+                user_project,
+            }),
+        })
+    }
+
+    fn resolver(&self) -> Result<EndpointResolver> {
+        let mut resolver = EndpointResolver::new();
+        if let Some(domain) = &self.universe_domain {
+            resolver = resolver.with_universe_domain(domain)?;
+        }
+        if let Some(region) = &self.region {
+            resolver = resolver.with_region(region)?;
+        }
+        if let Some(url) = &self.endpoint {
+            resolver = resolver.with_override(Endpoint::parse(url)?);
+        }
+        Ok(resolver)
+    }
+
+    /// No credentials is for loopback only; a token never goes out in plaintext.
+    fn check_credentials_fit_endpoint(
+        &self,
+        resolver: &EndpointResolver,
+        sends_token: bool,
+    ) -> Result<()> {
+        match (resolver.endpoint_override(), sends_token) {
+            (Some(endpoint), true) => check_plaintext(endpoint, true),
+            (Some(endpoint), false) if endpoint.is_loopback() => Ok(()),
+            (_, false) => Err(invalid_config(
+                "Credentials::none() is only allowed with a loopback endpoint override (a fake); \
+                 Google's endpoints require a token",
+            )),
+            (None, true) => Ok(()),
+        }
+    }
+
+    fn user_agent(&self) -> Result<String> {
+        let base = format!("vertex-cancel/{}", env!("CARGO_PKG_VERSION"));
+        let agent = match &self.user_agent_suffix {
+            Some(suffix) => format!("{base} {suffix}"),
+            None => base,
+        };
+        header_value("user agent", &agent)?;
+        Ok(agent)
+    }
+}
+
+fn invalid_config(reason: &str) -> Error {
+    Error::InvalidConfig {
+        reason: reason.to_owned(),
+    }
+}
+
+fn header_value(what: &str, value: &str) -> Result<AsciiMetadataValue> {
+    let printable = !value.is_empty() && value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    printable
+        .then(|| AsciiMetadataValue::try_from(value).ok())
+        .flatten()
+        .ok_or_else(|| invalid_config(&format!("the {what} must be printable ASCII")))
+}
+
+/// `gl-rust/<rustc> gccl/<crate> grpc/<tonic>`, as Google's clients name themselves.
+fn api_client_header() -> String {
+    format!(
+        "gl-rust/{} gccl/{} grpc/{TONIC_VERSION}",
+        env!("VERTEX_CANCEL_RUSTC_VERSION"),
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
+/// gcp_auth and tonic both use rustls; pick ring once so neither has to guess.
+fn install_crypto_provider() {
+    // An error means a provider is installed already (by us or the application): keep it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A handle to Vertex AI: cheap to clone, `Send + Sync`; build one per process.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(super) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) resolver: EndpointResolver,
+    pub(super) channels: ChannelPool,
+    /// Resolved routes by service then location: one map read per call.
+    pub(super) routes: [DashMap<Box<str>, Route>; 2],
+    pub(super) tokens: TokenCache,
+    pub(super) retrier: Retrier,
+    pub(super) attempt_timeout: Duration,
+    pub(super) api_client: AsciiMetadataValue,
+    pub(super) user_project: Option<AsciiMetadataValue>,
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+}

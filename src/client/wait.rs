@@ -1,0 +1,208 @@
+//! Learning what a cancel led to: poll Get with backoff until the target is terminal or the wait
+//! budget is spent.
+//!
+//! A poll that fails transiently (UNAVAILABLE, RESOURCE_EXHAUSTED, a timeout) is a missed poll,
+//! not a failed target: polling goes on until the budget is spent. A permanent answer
+//! (NOT_FOUND, PERMISSION_DENIED, ...) ends the wait with that error.
+
+use std::time::Duration;
+
+use futures::{Stream, stream};
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::name::Target;
+use crate::outcome::{Outcome, State, TargetStatus};
+
+use super::builder::Client;
+use super::targets::CancelAck;
+
+/// How long and how often to poll for an outcome.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Wait {
+    budget: Duration,
+    first_interval: Duration,
+    multiplier: f64,
+    max_interval: Duration,
+}
+
+impl Wait {
+    /// Poll for up to `budget`: first after 1 s, then growing x2 to at most 30 s.
+    pub fn up_to(budget: Duration) -> Self {
+        Self {
+            budget,
+            first_interval: Duration::from_secs(1),
+            multiplier: 2.0,
+            max_interval: Duration::from_secs(30),
+        }
+    }
+
+    /// Delay before the first poll.
+    #[must_use]
+    pub fn first_interval(mut self, interval: Duration) -> Self {
+        self.first_interval = interval;
+        self
+    }
+
+    /// Growth of the delay between polls (at least 1).
+    #[must_use]
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = multiplier.max(1.0);
+        self
+    }
+
+    /// Largest delay between polls.
+    #[must_use]
+    pub fn max_interval(mut self, interval: Duration) -> Self {
+        self.max_interval = interval;
+        self
+    }
+
+    /// The whole budget.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    /// The delays between polls, in order.
+    pub(crate) fn intervals(&self) -> impl Iterator<Item = Duration> + use<> {
+        let (multiplier, max) = (self.multiplier, self.max_interval);
+        std::iter::successors(Some(self.first_interval.min(max)), move |d| {
+            Some(d.mul_f64(multiplier).min(max))
+        })
+    }
+}
+
+impl Client {
+    /// Cancels `target` and polls until it is terminal or `wait` is spent.
+    ///
+    /// A target that was already terminal is reported as its outcome (`Cancelled` or
+    /// `FinishedAnyway`), not as an error.
+    ///
+    /// # Errors
+    /// Errors of the cancel itself, a permanent error while polling, or [`Error::WaitTimedOut`]
+    /// when no poll succeeded within the budget.
+    pub async fn cancel_and_wait(&self, target: &Target, wait: Wait) -> Result<Outcome> {
+        match self.cancel_ack(target, None).await? {
+            CancelAck::Started => self.wait_for_outcome(target, wait).await,
+            CancelAck::AlreadyTerminal {
+                status: Some(status),
+                ..
+            } => Ok(status.outcome()),
+            CancelAck::AlreadyTerminal { rpc, status: None } => {
+                Err(Error::already_finished(rpc, None))
+            }
+        }
+    }
+
+    /// Polls `target` until it is terminal or `wait` is spent (without cancelling it).
+    ///
+    /// # Errors
+    /// As [`cancel_and_wait`](Self::cancel_and_wait), minus the cancel.
+    pub async fn wait_for_outcome(&self, target: &Target, wait: Wait) -> Result<Outcome> {
+        let deadline = Instant::now() + wait.budget;
+        let mut last: Option<State> = None;
+        for interval in wait.intervals() {
+            let Some(status) = self.poll(target, deadline, interval).await? else {
+                break;
+            };
+            match status {
+                Ok(status) if status.state.is_terminal() => return Ok(status.outcome()),
+                Ok(status) => last = Some(status.state),
+                Err(missed) => tracing::debug!(error = %missed, %target, "poll missed"),
+            }
+        }
+        match last {
+            Some(state) => Ok(Outcome::StillRunning { state }),
+            None => Err(Error::WaitTimedOut {
+                target: target.to_string(),
+                waited: wait.budget,
+                last_state: None,
+            }),
+        }
+    }
+
+    /// Streams `target`'s status each time its state changes, ending at a terminal state or when
+    /// `wait` is spent. Missed polls are skipped; a permanent error ends the stream after it.
+    pub fn watch(
+        &self,
+        target: &Target,
+        wait: Wait,
+    ) -> impl Stream<Item = Result<TargetStatus>> + Send + 'static {
+        struct Watch {
+            client: Client,
+            target: Target,
+            deadline: Instant,
+            intervals: Box<dyn Iterator<Item = Duration> + Send>,
+            last: Option<State>,
+            first: bool,
+            done: bool,
+        }
+        let start = Watch {
+            client: self.clone(),
+            target: target.clone(),
+            deadline: Instant::now() + wait.budget,
+            intervals: Box::new(wait.intervals()),
+            last: None,
+            first: true,
+            done: false,
+        };
+        stream::unfold(start, |mut w| async move {
+            while !w.done {
+                let delay = if w.first { Duration::ZERO } else { w.intervals.next()? };
+                w.first = false;
+                match w.client.poll(&w.target, w.deadline, delay).await {
+                    Ok(None) => return None,
+                    Ok(Some(Err(_missed))) => {}
+                    Ok(Some(Ok(status))) if Some(status.state) == w.last => {}
+                    Ok(Some(Ok(status))) => {
+                        w.last = Some(status.state);
+                        w.done = status.state.is_terminal();
+                        return Some((Ok(status), w));
+                    }
+                    Err(error) => {
+                        w.done = true;
+                        return Some((Err(error), w));
+                    }
+                }
+            }
+            None
+        })
+    }
+
+    /// Sleeps `delay` then reads the status once, within `deadline`.
+    /// `Ok(None)`: the budget is spent; `Ok(Some(Err))`: a missed poll; `Err`: a permanent error.
+    async fn poll(
+        &self,
+        target: &Target,
+        deadline: Instant,
+        delay: Duration,
+    ) -> Result<Option<std::result::Result<TargetStatus, Error>>> {
+        if Instant::now() + delay >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(delay).await;
+        match tokio::time::timeout_at(deadline, self.get(target)).await {
+            Err(_) => Ok(None),
+            Ok(Ok(status)) => Ok(Some(Ok(status))),
+            Ok(Err(error)) if is_missed_poll(&error) => Ok(Some(Err(error))),
+            Ok(Err(error)) => Err(error),
+        }
+    }
+}
+
+/// Transient failures only cost a poll.
+pub(crate) fn is_missed_poll(error: &Error) -> bool {
+    error.is_retryable() || matches!(error, Error::RetriesExhausted { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_grow_to_the_cap() {
+        let wait = Wait::up_to(Duration::from_secs(600));
+        let first: Vec<u64> = wait.intervals().take(7).map(|d| d.as_secs()).collect();
+        assert_eq!(first, [1, 2, 4, 8, 16, 30, 30]);
+    }
+}
