@@ -53,7 +53,10 @@ const SERVICE_METHOD: i32 = 2;
 fn main() -> io::Result<()> {
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rustc-env=VERTEX_CANCEL_RUSTC_VERSION={}", rustc_version());
+    println!(
+        "cargo:rustc-env=VERTEX_CANCEL_RUSTC_VERSION={}",
+        rustc_version()
+    );
 
     let mut fds = protox::compile(ROOT_FILES, ["proto"]).map_err(io::Error::other)?;
     let kept = reachable_types(&fds);

@@ -177,7 +177,9 @@ impl fmt::Debug for Credentials {
             CredentialsKind::Source(_) => "TokenSource",
             CredentialsKind::None => "None",
         };
-        f.debug_tuple("Credentials").field(&format_args!("{kind}")).finish()
+        f.debug_tuple("Credentials")
+            .field(&format_args!("{kind}"))
+            .finish()
     }
 }
 
@@ -193,7 +195,11 @@ fn credential_type(text: &str) -> Result<String, Error> {
     }
     serde_json::from_str::<Typed>(text)
         .map(|t| t.kind)
-        .map_err(|e| auth_error(format!("credentials file is not valid JSON with a `type`: {e}")))
+        .map_err(|e| {
+            auth_error(format!(
+                "credentials file is not valid JSON with a `type`: {e}"
+            ))
+        })
 }
 
 /// ADC, with one repair: gcp_auth 0.12 reads `GOOGLE_APPLICATION_CREDENTIALS` as a service-account
@@ -268,8 +274,9 @@ impl AuthorizedUser {
             .https_or_http()
             .enable_http1()
             .build();
-        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(connector);
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
         Ok(Self {
             client_id: file.client_id,
             client_secret: file.client_secret,
@@ -294,7 +301,9 @@ impl AuthorizedUser {
         });
         let request = http::Request::post(self.token_uri.clone())
             .header(http::header::CONTENT_TYPE, "application/json")
-            .body(http_body_util::Full::new(bytes::Bytes::from(body.to_string())))?;
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.to_string(),
+            )))?;
         let response = self.http.request(request).await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
@@ -543,7 +552,10 @@ mod tests {
             refresh_after(Duration::from_secs(1200)),
             Duration::from_secs(900)
         );
-        assert_eq!(refresh_after(Duration::from_secs(10)), Duration::from_secs(8));
+        assert_eq!(
+            refresh_after(Duration::from_secs(10)),
+            Duration::from_secs(8)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -551,7 +563,11 @@ mod tests {
         let (fetches, cache) = counting(Duration::from_secs(100), false);
         let calls = (0..200).map(|_| cache.authorization());
         let headers = futures::future::join_all(calls).await;
-        assert!(headers.iter().all(|h| header_text(h.as_ref().unwrap().as_ref().unwrap()) == "Bearer tok-1"));
+        assert!(
+            headers
+                .iter()
+                .all(|h| header_text(h.as_ref().unwrap().as_ref().unwrap()) == "Bearer tok-1")
+        );
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
         // Just before the refresh point the old token is still served without a fetch.
@@ -617,7 +633,11 @@ mod tests {
             check_token_uri(&remote),
             Err(Error::InsecureEndpoint { .. })
         ));
-        for ok in ["https://oauth2.googleapis.com/token", "http://127.0.0.1:9/t", "http://[::1]:9/t"] {
+        for ok in [
+            "https://oauth2.googleapis.com/token",
+            "http://127.0.0.1:9/t",
+            "http://[::1]:9/t",
+        ] {
             assert!(check_token_uri(&ok.parse().unwrap()).is_ok(), "{ok}");
         }
     }

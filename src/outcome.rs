@@ -7,8 +7,8 @@
 use std::fmt;
 
 use crate::proto::google::cloud::aiplatform::v1::{JobState, NasJob, PipelineJob, PipelineState};
-use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::google::longrunning::{Operation, operation};
+use crate::proto::google::rpc::Status as RpcStatus;
 
 /// `google.rpc.Code.CANCELLED`: the error code Google sets on work that was cancelled.
 pub const CANCELLED_CODE: i32 = 1;
@@ -127,7 +127,6 @@ impl From<JobState> for State {
         }
     }
 }
-
 
 /// What a cancel led to, once known.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,19 +264,15 @@ mod tests {
         assert_eq!(State::of_operation(&op), State::Running);
         op.done = true;
         assert_eq!(State::of_operation(&op), State::Succeeded);
-        op.result = Some(operation::Result::Error(
-            RpcStatus {
-                code: CANCELLED_CODE,
-                ..Default::default()
-            },
-        ));
+        op.result = Some(operation::Result::Error(RpcStatus {
+            code: CANCELLED_CODE,
+            ..Default::default()
+        }));
         assert_eq!(State::of_operation(&op), State::Cancelled);
-        op.result = Some(operation::Result::Error(
-            RpcStatus {
-                code: 13,
-                ..Default::default()
-            },
-        ));
+        op.result = Some(operation::Result::Error(RpcStatus {
+            code: 13,
+            ..Default::default()
+        }));
         assert_eq!(State::of_operation(&op), State::Failed);
     }
 

@@ -6,8 +6,6 @@
 //! Only errors for which [`Error::is_retryable`] holds are retried; every call this crate retries
 //! (cancel, get, list) is idempotent.
 
-// The client (merged separately) is the user of the crate-private retry machinery.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -309,6 +307,7 @@ impl Retrier {
     }
 
     /// Replaces the generator the jitter and throttle draws come from (seeded in tests).
+    #[cfg(test)]
     pub(crate) fn with_rng(mut self, rng: StdRng) -> Self {
         self.rng = Arc::new(Mutex::new(rng));
         self
@@ -330,7 +329,8 @@ impl Retrier {
     {
         let started = Instant::now();
         let deadline = started.checked_add(self.config.total_timeout);
-        let mut backoff = Backoff::with_rng(self.config.backoff, self.fork_rng());
+        // Forked on the first retry only: the common path (success at once) draws nothing.
+        let mut backoff = None;
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -346,7 +346,9 @@ impl Retrier {
                 return Err(err);
             }
             self.record(false);
-            match self.next_delay(attempts, deadline, &mut backoff, &err) {
+            let backoff = backoff
+                .get_or_insert_with(|| Backoff::with_rng(self.config.backoff, self.fork_rng()));
+            match self.next_delay(attempts, deadline, backoff, &err) {
                 Ok(delay) => {
                     tracing::debug!(
                         attempt = attempts,

@@ -10,7 +10,7 @@ use crate::auth::{Credentials, TokenCache};
 use crate::channel::{ChannelPool, ChannelSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE};
 use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
 use crate::error::{Error, Result};
-use crate::retry::{RetryConfig, Retrier};
+use crate::retry::{Retrier, RetryConfig};
 
 use super::call::Route;
 

@@ -107,10 +107,19 @@ impl Client {
         let limiter = options.rate_per_region.map(RegionLimiter::per_second);
         let confirm = options.wait.map(|wait| {
             let (tx, rx) = mpsc::channel(capacity);
-            tokio::spawn(self.clone().confirm_stage(rx, out.clone(), options.clone(), wait, limiter.clone()));
+            tokio::spawn(self.clone().confirm_stage(
+                rx,
+                out.clone(),
+                options.clone(),
+                wait,
+                limiter.clone(),
+            ));
             tx
         });
-        tokio::spawn(self.clone().cancel_stage(targets, out, confirm, options, limiter));
+        tokio::spawn(
+            self.clone()
+                .cancel_stage(targets, out, confirm, options, limiter),
+        );
         ReceiverStream::new(reports)
     }
 
@@ -125,7 +134,7 @@ impl Client {
         S: Stream<Item = Target> + Send + 'static,
     {
         let budget = options.wait.map(|w| w.budget()).unwrap_or_default();
-        let mut cancels = targets
+        let cancels = targets
             .map(|target| {
                 let client = self.clone();
                 let limiter = limiter.clone();
@@ -135,10 +144,15 @@ impl Client {
                 }
             })
             .buffer_unordered(options.concurrency);
+        let mut cancels = std::pin::pin!(cancels);
         while let Some((target, ack)) = cancels.next().await {
             let sent = match (ack, &confirm) {
                 (Ok(CancelAck::Started), Some(confirm)) => {
-                    let pending = Pending { target, deadline: Instant::now() + budget, last: None };
+                    let pending = Pending {
+                        target,
+                        deadline: Instant::now() + budget,
+                        last: None,
+                    };
                     confirm.send(pending).await.is_ok()
                 }
                 (ack, _) => out.send((target, report_ack(ack))).await.is_ok(),
@@ -195,7 +209,11 @@ impl Client {
     ) -> Vec<Report> {
         let mut groups: HashMap<Group, Vec<Target>> = HashMap::new();
         for target in pending.keys() {
-            let group = Group { kind: target.kind(), service: target.service(), parent: target.parent() };
+            let group = Group {
+                kind: target.kind(),
+                service: target.service(),
+                parent: target.parent(),
+            };
             groups.entry(group).or_default().push(target.clone());
         }
         let mut seen: Vec<(Target, std::result::Result<TargetStatus, Error>)> = Vec::new();
@@ -207,7 +225,9 @@ impl Client {
             }
             match self.list_terminal(&group, limiter).await {
                 Ok(mut found) => seen.extend(targets.into_iter().filter_map(|t| {
-                    found.remove(t.relative_name()).map(|status| (t, Ok(status)))
+                    found
+                        .remove(t.relative_name())
+                        .map(|status| (t, Ok(status)))
                 })),
                 // A failed List only costs this round for the group.
                 Err(error) => tracing::debug!(%error, "confirmation list missed"),
@@ -228,7 +248,9 @@ impl Client {
             let report = match status {
                 Ok(status) if status.state.is_terminal() => Some(Ok(status.outcome())),
                 Ok(status) => {
-                    pending.get_mut(&target).map(|p| p.last = Some(status.state));
+                    if let Some(p) = pending.get_mut(&target) {
+                        p.last = Some(status.state);
+                    }
                     None
                 }
                 Err(error) if is_missed_poll(&error) => None,
@@ -240,9 +262,15 @@ impl Client {
             }
         }
         let now = Instant::now();
-        let expired: Vec<Target> = pending.values().filter(|p| p.deadline <= now).map(|p| p.target.clone()).collect();
+        let expired: Vec<Target> = pending
+            .values()
+            .filter(|p| p.deadline <= now)
+            .map(|p| p.target.clone())
+            .collect();
         for target in expired {
-            let Some(p) = pending.remove(&target) else { continue };
+            let Some(p) = pending.remove(&target) else {
+                continue;
+            };
             let state = p.last.unwrap_or(State::Cancelling);
             reports.push((target, Ok(Outcome::StillRunning { state })));
         }
@@ -258,17 +286,26 @@ impl Client {
         let limiter = limiter.cloned();
         let statuses = match group.kind {
             TargetKind::PipelineJob => {
-                self.list_statuses::<aip::ListPipelineJobsRequest>(group, TERMINAL_PIPELINE_FILTER, limiter)
-                    .await?
+                self.list_statuses::<aip::ListPipelineJobsRequest>(
+                    group,
+                    TERMINAL_PIPELINE_FILTER,
+                    limiter,
+                )
+                .await?
             }
             TargetKind::NasJob => {
-                self.list_statuses::<aip::ListNasJobsRequest>(group, TERMINAL_JOB_FILTER, limiter).await?
+                self.list_statuses::<aip::ListNasJobsRequest>(group, TERMINAL_JOB_FILTER, limiter)
+                    .await?
             }
             TargetKind::Operation => {
-                self.list_statuses::<lro::ListOperationsRequest>(group, "done=true", limiter).await?
+                self.list_statuses::<lro::ListOperationsRequest>(group, "done=true", limiter)
+                    .await?
             }
         };
-        Ok(statuses.into_iter().map(|s| (s.raw.name().to_owned(), s)).collect())
+        Ok(statuses
+            .into_iter()
+            .map(|s| (s.raw.name().to_owned(), s))
+            .collect())
     }
 }
 
@@ -296,9 +333,10 @@ const TERMINAL_JOB_FILTER: &str = "state=\"JOB_STATE_SUCCEEDED\" OR state=\"JOB_
 fn report_ack(ack: Result<CancelAck>) -> Result<Outcome> {
     match ack? {
         CancelAck::Started => Ok(Outcome::Requested),
-        CancelAck::AlreadyTerminal { status: Some(status), .. } if status.state.is_terminal() => {
-            Ok(status.outcome())
-        }
+        CancelAck::AlreadyTerminal {
+            status: Some(status),
+            ..
+        } if status.state.is_terminal() => Ok(status.outcome()),
         CancelAck::AlreadyTerminal { rpc, status } => {
             Err(Error::already_finished(rpc, status.map(|s| s.state)))
         }

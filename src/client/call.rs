@@ -106,7 +106,11 @@ impl Client {
             })
             .instrument(span.clone())
             .await;
-        let code = result.as_ref().err().and_then(Error::code).unwrap_or(tonic::Code::Ok);
+        let code = result
+            .as_ref()
+            .err()
+            .and_then(Error::code)
+            .unwrap_or(tonic::Code::Ok);
         span.record("rpc.attempts", counter.load(Ordering::Relaxed));
         span.record("rpc.grpc.status_code", code as i32);
         tracing::debug!(parent: &span, duration_ms = started.elapsed().as_millis() as u64, code = ?code, "rpc finished");

@@ -23,15 +23,42 @@ const PIPELINE_SERVICE: &str = "google.cloud.aiplatform.v1.PipelineService";
 const JOB_SERVICE: &str = "google.cloud.aiplatform.v1.JobService";
 const OPERATIONS: &str = "google.longrunning.Operations";
 
-static CANCEL_PIPELINE_JOB: Rpc = Rpc { service: PIPELINE_SERVICE, method: "CancelPipelineJob" };
-static GET_PIPELINE_JOB: Rpc = Rpc { service: PIPELINE_SERVICE, method: "GetPipelineJob" };
-static LIST_PIPELINE_JOBS: Rpc = Rpc { service: PIPELINE_SERVICE, method: "ListPipelineJobs" };
-static CANCEL_NAS_JOB: Rpc = Rpc { service: JOB_SERVICE, method: "CancelNasJob" };
-static GET_NAS_JOB: Rpc = Rpc { service: JOB_SERVICE, method: "GetNasJob" };
-static LIST_NAS_JOBS: Rpc = Rpc { service: JOB_SERVICE, method: "ListNasJobs" };
-static CANCEL_OPERATION: Rpc = Rpc { service: OPERATIONS, method: "CancelOperation" };
-static GET_OPERATION: Rpc = Rpc { service: OPERATIONS, method: "GetOperation" };
-static LIST_OPERATIONS: Rpc = Rpc { service: OPERATIONS, method: "ListOperations" };
+static CANCEL_PIPELINE_JOB: Rpc = Rpc {
+    service: PIPELINE_SERVICE,
+    method: "CancelPipelineJob",
+};
+static GET_PIPELINE_JOB: Rpc = Rpc {
+    service: PIPELINE_SERVICE,
+    method: "GetPipelineJob",
+};
+static LIST_PIPELINE_JOBS: Rpc = Rpc {
+    service: PIPELINE_SERVICE,
+    method: "ListPipelineJobs",
+};
+static CANCEL_NAS_JOB: Rpc = Rpc {
+    service: JOB_SERVICE,
+    method: "CancelNasJob",
+};
+static GET_NAS_JOB: Rpc = Rpc {
+    service: JOB_SERVICE,
+    method: "GetNasJob",
+};
+static LIST_NAS_JOBS: Rpc = Rpc {
+    service: JOB_SERVICE,
+    method: "ListNasJobs",
+};
+static CANCEL_OPERATION: Rpc = Rpc {
+    service: OPERATIONS,
+    method: "CancelOperation",
+};
+static GET_OPERATION: Rpc = Rpc {
+    service: OPERATIONS,
+    method: "GetOperation",
+};
+static LIST_OPERATIONS: Rpc = Rpc {
+    service: OPERATIONS,
+    method: "ListOperations",
+};
 
 /// Page size asked of List calls; Google caps it server-side anyway.
 pub(crate) const LIST_PAGE_SIZE: i32 = 100;
@@ -115,7 +142,9 @@ impl Client {
         self.call(
             &GET_PIPELINE_JOB,
             site(&target, None),
-            aip::GetPipelineJobRequest { name: target.relative_name().to_owned() },
+            aip::GetPipelineJobRequest {
+                name: target.relative_name().to_owned(),
+            },
             None,
             |ch, req| async move { PipelineServiceClient::new(ch).get_pipeline_job(req).await },
         )
@@ -131,7 +160,9 @@ impl Client {
         self.call(
             &GET_NAS_JOB,
             site(&target, None),
-            aip::GetNasJobRequest { name: target.relative_name().to_owned() },
+            aip::GetNasJobRequest {
+                name: target.relative_name().to_owned(),
+            },
             None,
             |ch, req| async move { JobServiceClient::new(ch).get_nas_job(req).await },
         )
@@ -147,7 +178,9 @@ impl Client {
         self.call(
             &GET_OPERATION,
             site(&target, None),
-            lro::GetOperationRequest { name: target.relative_name().to_owned() },
+            lro::GetOperationRequest {
+                name: target.relative_name().to_owned(),
+            },
             None,
             |ch, req| async move { OperationsClient::new(ch).get_operation(req).await },
         )
@@ -199,7 +232,9 @@ impl Client {
             let location = location.clone();
             let limiter = limiter.clone();
             async move {
-                let Some(request) = next else { return Ok(None) };
+                let Some(request) = next else {
+                    return Ok::<_, Error>(None);
+                };
                 let resource = request.resource().to_owned();
                 let site = CallSite {
                     service,
@@ -208,7 +243,9 @@ impl Client {
                     resource: &resource,
                     limiter: limiter.as_deref(),
                 };
-                let response = client.call(Req::RPC, site, request.clone(), None, Req::send).await?;
+                let response = client
+                    .call(Req::RPC, site, request.clone(), None, Req::send)
+                    .await?;
                 let (items, token) = Req::split(response);
                 let next = (!token.is_empty()).then(|| request.with_page_token(token));
                 Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
@@ -229,21 +266,37 @@ impl Client {
         let name = target.relative_name().to_owned();
         let sent = match target {
             Target::PipelineJob(_) => {
-                self.call(&CANCEL_PIPELINE_JOB, site, aip::CancelPipelineJobRequest { name }, Some(&attempts), |ch, req| async move {
-                    PipelineServiceClient::new(ch).cancel_pipeline_job(req).await
-                })
+                self.call(
+                    &CANCEL_PIPELINE_JOB,
+                    site,
+                    aip::CancelPipelineJobRequest { name },
+                    Some(&attempts),
+                    |ch, req| async move {
+                        PipelineServiceClient::new(ch)
+                            .cancel_pipeline_job(req)
+                            .await
+                    },
+                )
                 .await
             }
             Target::NasJob(_) => {
-                self.call(&CANCEL_NAS_JOB, site, aip::CancelNasJobRequest { name }, Some(&attempts), |ch, req| async move {
-                    JobServiceClient::new(ch).cancel_nas_job(req).await
-                })
+                self.call(
+                    &CANCEL_NAS_JOB,
+                    site,
+                    aip::CancelNasJobRequest { name },
+                    Some(&attempts),
+                    |ch, req| async move { JobServiceClient::new(ch).cancel_nas_job(req).await },
+                )
                 .await
             }
             Target::Operation(_) => {
-                self.call(&CANCEL_OPERATION, site, lro::CancelOperationRequest { name }, Some(&attempts), |ch, req| async move {
-                    OperationsClient::new(ch).cancel_operation(req).await
-                })
+                self.call(
+                    &CANCEL_OPERATION,
+                    site,
+                    lro::CancelOperationRequest { name },
+                    Some(&attempts),
+                    |ch, req| async move { OperationsClient::new(ch).cancel_operation(req).await },
+                )
                 .await
             }
         };
@@ -316,14 +369,22 @@ pub(crate) trait Page: Clone + Send + Sync + 'static {
     fn send(
         channel: Channel,
         request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<'static, std::result::Result<tonic::Response<Self::Response>, tonic::Status>>;
+    ) -> futures::future::BoxFuture<
+        'static,
+        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
+    >;
 }
 
 impl Page for aip::ListPipelineJobsRequest {
     const RPC: &'static Rpc = &LIST_PIPELINE_JOBS;
     const PARAM: &'static str = "parent";
     fn first(parent: String, filter: String) -> Self {
-        Self { parent, filter, page_size: LIST_PAGE_SIZE, ..Default::default() }
+        Self {
+            parent,
+            filter,
+            page_size: LIST_PAGE_SIZE,
+            ..Default::default()
+        }
     }
     type Item = aip::PipelineJob;
     type Response = aip::ListPipelineJobsResponse;
@@ -339,8 +400,15 @@ impl Page for aip::ListPipelineJobsRequest {
     fn send(
         channel: Channel,
         request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<'static, std::result::Result<tonic::Response<Self::Response>, tonic::Status>> {
-        Box::pin(async move { PipelineServiceClient::new(channel).list_pipeline_jobs(request).await })
+    ) -> futures::future::BoxFuture<
+        'static,
+        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
+    > {
+        Box::pin(async move {
+            PipelineServiceClient::new(channel)
+                .list_pipeline_jobs(request)
+                .await
+        })
     }
 }
 
@@ -348,7 +416,12 @@ impl Page for aip::ListNasJobsRequest {
     const RPC: &'static Rpc = &LIST_NAS_JOBS;
     const PARAM: &'static str = "parent";
     fn first(parent: String, filter: String) -> Self {
-        Self { parent, filter, page_size: LIST_PAGE_SIZE, ..Default::default() }
+        Self {
+            parent,
+            filter,
+            page_size: LIST_PAGE_SIZE,
+            ..Default::default()
+        }
     }
     type Item = aip::NasJob;
     type Response = aip::ListNasJobsResponse;
@@ -364,7 +437,10 @@ impl Page for aip::ListNasJobsRequest {
     fn send(
         channel: Channel,
         request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<'static, std::result::Result<tonic::Response<Self::Response>, tonic::Status>> {
+    ) -> futures::future::BoxFuture<
+        'static,
+        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
+    > {
         Box::pin(async move { JobServiceClient::new(channel).list_nas_jobs(request).await })
     }
 }
@@ -373,7 +449,12 @@ impl Page for lro::ListOperationsRequest {
     const RPC: &'static Rpc = &LIST_OPERATIONS;
     const PARAM: &'static str = "name";
     fn first(name: String, filter: String) -> Self {
-        Self { name, filter, page_size: LIST_PAGE_SIZE, ..Default::default() }
+        Self {
+            name,
+            filter,
+            page_size: LIST_PAGE_SIZE,
+            ..Default::default()
+        }
     }
     type Item = lro::Operation;
     type Response = lro::ListOperationsResponse;
@@ -389,7 +470,14 @@ impl Page for lro::ListOperationsRequest {
     fn send(
         channel: Channel,
         request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<'static, std::result::Result<tonic::Response<Self::Response>, tonic::Status>> {
-        Box::pin(async move { OperationsClient::new(channel).list_operations(request).await })
+    ) -> futures::future::BoxFuture<
+        'static,
+        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
+    > {
+        Box::pin(async move {
+            OperationsClient::new(channel)
+                .list_operations(request)
+                .await
+        })
     }
 }

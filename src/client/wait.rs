@@ -148,7 +148,11 @@ impl Client {
         };
         stream::unfold(start, |mut w| async move {
             while !w.done {
-                let delay = if w.first { Duration::ZERO } else { w.intervals.next()? };
+                let delay = if w.first {
+                    Duration::ZERO
+                } else {
+                    w.intervals.next()?
+                };
                 w.first = false;
                 match w.client.poll(&w.target, w.deadline, delay).await {
                     Ok(None) => return None,
