@@ -5,6 +5,8 @@ mod channel;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
 pub mod name;
 pub mod outcome;
 pub mod proto;

@@ -1,0 +1,218 @@
+//! The one request path every served RPC goes through, and the generic cancel / get / list /
+//! delete logic the three services share.
+//!
+//! Order inside a call, as on Google's front end: injected delay, auth, injected fault, then the
+//! method; the call is logged whatever happens. Keeping it in one place is what lets the three
+//! service impls stay one-liners.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use super::calllog::CallLog;
+use super::faults::{ArmedFault, ERROR_DOMAIN, FaultPlan, error_info_metadata};
+use super::filter::Filter;
+use super::names::{ResourceKind, check_parent, parse_name_of};
+use super::rpc::Rpc;
+use super::state::{CancelRefused, FakeState, Page, View, enum_value};
+
+/// The page size when a List asks for none (0).
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest page a List returns, whatever it asks for.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Everything a served call needs: the resources, the configuration and the log.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) store: FakeState,
+    pub(crate) token: Option<String>,
+    pub(crate) cancel_delay: Duration,
+    pub(crate) faults: Vec<ArmedFault>,
+    pub(crate) log: Arc<CallLog>,
+}
+
+/// The query of a List, whichever service it came to.
+#[derive(Debug)]
+pub(crate) struct ListQuery<'a> {
+    pub(crate) kind: ResourceKind,
+    /// `parent` (jobs) or `name` (operations): the proto field holding the owner.
+    pub(crate) parent_field: &'static str,
+    pub(crate) parent: &'a str,
+    pub(crate) filter: &'a str,
+    pub(crate) page_size: i32,
+    pub(crate) page_token: &'a str,
+}
+
+impl Core {
+    /// Serves one call: logs it, applies faults and auth, then runs `method`.
+    pub(crate) async fn serve<Q, R>(
+        &self,
+        rpc: Rpc,
+        request: Request<Q>,
+        target: fn(&Q) -> &str,
+        method: impl FnOnce(&Self, Q) -> Result<R, Status>,
+    ) -> Result<Response<R>, Status> {
+        let target = target(request.get_ref()).to_owned();
+        let guard = self.log.begin(rpc, &target, request.metadata());
+        let resource_faults = self.store.faults_of(&target);
+        let plan = FaultPlan::for_call(
+            rpc,
+            self.faults
+                .iter()
+                .chain(resource_faults.iter().flat_map(|f| f.iter())),
+        );
+        if !plan.delay.is_zero() {
+            tokio::time::sleep(plan.delay).await;
+        }
+        let result = self
+            .authorize(rpc, request.metadata())
+            .and_then(|()| plan.error.map_or(Ok(()), Err))
+            .and_then(|()| method(self, request.into_inner()));
+        guard.finish(result.as_ref().map_or_else(Status::code, |_| Code::Ok));
+        result.map(Response::new)
+    }
+
+    /// Checks the bearer token, when one is required, with Google's reasons.
+    fn authorize(&self, rpc: Rpc, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        let Some(value) = metadata.get("authorization") else {
+            return Err(unauthenticated(
+                rpc,
+                "CREDENTIALS_MISSING",
+                "Request is missing required authentication credential. Expected OAuth 2 access \
+                 token, login cookie or other valid authentication credential.",
+            ));
+        };
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t);
+        if presented == Some(token.as_str()) {
+            Ok(())
+        } else {
+            Err(unauthenticated(
+                rpc,
+                "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, \
+                 login cookie or other valid authentication credential.",
+            ))
+        }
+    }
+
+    /// Cancel of any kind.
+    pub(crate) fn cancel(&self, kind: ResourceKind, name: &str) -> Result<(), Status> {
+        check_name(kind, name)?;
+        self.store
+            .cancel(name, self.cancel_delay, Instant::now())
+            .map_err(|refused| match refused {
+                CancelRefused::NotFound => not_found(kind, name),
+                CancelRefused::Finished(state) => error(
+                    Code::FailedPrecondition,
+                    format!(
+                        "{kind} {name} cannot be cancelled: it is already {}.",
+                        state_label(kind, state)
+                    ),
+                ),
+            })
+    }
+
+    /// Get of any kind.
+    pub(crate) fn get(&self, kind: ResourceKind, name: &str) -> Result<View, Status> {
+        check_name(kind, name)?;
+        self.store
+            .view(name, Instant::now())
+            .ok_or_else(|| not_found(kind, name))
+    }
+
+    /// DeleteOperation.
+    pub(crate) fn delete(&self, kind: ResourceKind, name: &str) -> Result<(), Status> {
+        check_name(kind, name)?;
+        if self.store.remove(name) {
+            Ok(())
+        } else {
+            Err(not_found(kind, name))
+        }
+    }
+
+    /// List of any kind; returns the page and the next page token ("" on the last page).
+    pub(crate) fn list(&self, q: &ListQuery<'_>) -> Result<(Vec<View>, String), Status> {
+        check_parent(q.kind, q.parent).map_err(|reason| bad_request(q.parent_field, reason))?;
+        let filter = Filter::parse(q.kind, q.filter).map_err(|r| bad_request("filter", r))?;
+        let limit = match usize::try_from(q.page_size) {
+            Ok(0) => DEFAULT_PAGE_SIZE,
+            Ok(n) => n.min(MAX_PAGE_SIZE),
+            Err(_) => return Err(bad_request("page_size", "must not be negative".into())),
+        };
+        let after = (!q.page_token.is_empty()).then_some(q.page_token);
+        if after.is_some_and(|t| !t.starts_with(q.parent)) {
+            return Err(bad_request(
+                "page_token",
+                "not a page token of this List".into(),
+            ));
+        }
+        let Page { items, more } = self.store.list(
+            q.kind,
+            q.parent,
+            after,
+            limit,
+            |state, display_name| filter.matches(state, display_name),
+            Instant::now(),
+        );
+        // The token is the last name returned: stable under inserts and deletes between pages.
+        let next = match items.last() {
+            Some(last) if more => last.name.clone(),
+            _ => String::new(),
+        };
+        Ok((items, next))
+    }
+}
+
+fn check_name(kind: ResourceKind, name: &str) -> Result<(), Status> {
+    parse_name_of(kind, name)
+        .map(|_| ())
+        .map_err(|reason| bad_request("name", reason))
+}
+
+/// How Google spells a state in messages: the full enum name for jobs.
+fn state_label(kind: ResourceKind, state: crate::State) -> String {
+    match kind {
+        ResourceKind::PipelineJob if enum_value(kind, state).is_some() => {
+            format!("PIPELINE_STATE_{state}")
+        }
+        ResourceKind::NasJob if enum_value(kind, state).is_some() => format!("JOB_STATE_{state}"),
+        _ => "done".to_owned(),
+    }
+}
+
+/// A status carrying its `google.rpc.Status` (and `details`) in `grpc-status-details-bin`.
+pub(crate) fn error(code: Code, message: impl Into<String>) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::new())
+}
+
+fn not_found(kind: ResourceKind, name: &str) -> Status {
+    error(Code::NotFound, format!("{kind} {name} not found."))
+}
+
+fn bad_request(field: &str, reason: String) -> Status {
+    let message = format!("Invalid {field}: {reason}");
+    Status::with_error_details(
+        Code::InvalidArgument,
+        message,
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
+
+fn unauthenticated(rpc: Rpc, reason: &str, message: &str) -> Status {
+    let details = {
+        let mut d = ErrorDetails::new();
+        d.set_error_info(reason, ERROR_DOMAIN, error_info_metadata(rpc));
+        d
+    };
+    Status::with_error_details(Code::Unauthenticated, message, details)
+}

@@ -1,0 +1,104 @@
+//! The built-in fake Vertex AI server: pipeline jobs, NAS jobs and long-running operations on
+//! 127.0.0.1, with Google's cancel semantics, injected faults and a call log, and no Google
+//! account.
+//!
+//! It serves `google.longrunning.Operations` (Cancel/Get/List/DeleteOperation),
+//! `aiplatform.v1.PipelineService` (Cancel/Get/ListPipelineJobs) and `aiplatform.v1.JobService`
+//! (Cancel/Get/ListNasJobs) over real HTTP/2 from the generated server stubs; every other method
+//! of those services answers UNIMPLEMENTED. It exists so that this crate's tests, and its users'
+//! tests, exercise the same wire protocol a real endpoint speaks.
+//!
+//! # Behaviour (as the proto docs describe Google's)
+//! - Cancel of a live target answers OK at once and moves it to CANCELLING (an operation stays
+//!   `done = false`). The cancel delay later (per resource, else the fake's, default
+//!   [`DEFAULT_CANCEL_DELAY`]) it reads as its [`CancelOutcome`]: CANCELLED with
+//!   `error.code = 1` (an operation: `done` with error 1) unless the resource is set to finish
+//!   anyway (SUCCEEDED / FAILED) or to stay CANCELLING (STUCK). The change happens whether or not
+//!   the client is still there.
+//! - Cancelling a CANCELLING target is OK and changes nothing; a terminal one is
+//!   FAILED_PRECONDITION; an unknown but well-formed name is NOT_FOUND; a malformed name, or one
+//!   of the wrong kind for the RPC, is INVALID_ARGUMENT with a `google.rpc.BadRequest`.
+//! - List takes `parent` = `projects/*/locations/*` (ListOperations: `name` = a location or a
+//!   resource owning operations), a `filter` of `state=X`, `state!="X"`, `display_name="..."`
+//!   (jobs; X is the full enum name, e.g. `PIPELINE_STATE_RUNNING`) or `done=true|false`
+//!   (operations), joined all by AND or all by OR, and pages with `page_size` / `page_token`.
+//! - With a [token](FakeVertexBuilder::token), a call without `authorization` is
+//!   UNAUTHENTICATED (ErrorInfo `CREDENTIALS_MISSING`), a wrong one UNAUTHENTICATED
+//!   (`ACCESS_TOKEN_TYPE_UNSUPPORTED`).
+//! - Every error carries its `google.rpc.Status` in `grpc-status-details-bin`.
+//! - [Faults](FaultRule), global or per resource, delay calls and/or fail them with a code, for
+//!   the first N matching calls or all of them, optionally with a RetryInfo. Inside a call the
+//!   order is: delay, auth, injected fault, the method.
+//! - Every call is recorded as a [`CallRecord`] (method, name or parent, headers with the token
+//!   cut, the client's deadline, code, duration).
+//!
+//! Standalone: `vertex-cancel fake --port 0 --scenario FILE [--token T] [--log FILE]` (see
+//! [`run_standalone`]). Scenario files are JSON in the shape of [`Scenario`]:
+//! ```json
+//! {"cancel_delay_ms": 600,
+//!  "faults": [{"methods": ["CancelOperation"], "code": "UNIMPLEMENTED"}],
+//!  "resources": [
+//!   {"name": "projects/p/locations/us-central1/pipelineJobs/a", "state": "RUNNING",
+//!    "faults": [{"methods": ["GetPipelineJob"], "code": "UNAVAILABLE", "fail_first": 2}]},
+//!   {"name": "projects/p/locations/europe-west4/nasJobs/7", "state": "FAILED"}]}
+//! ```
+//!
+//! # Example: a test of your own against the fake
+//! ```
+//! use std::time::Duration;
+//! use vertex_cancel::State;
+//! use vertex_cancel::fake::FakeVertex;
+//! use vertex_cancel::proto::google::cloud::aiplatform::v1::{
+//!     CancelPipelineJobRequest, GetPipelineJobRequest, PipelineState,
+//!     pipeline_service_client::PipelineServiceClient,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let job = "projects/p/locations/us-central1/pipelineJobs/nightly";
+//! let fake = FakeVertex::builder()
+//!     .cancel_delay(Duration::from_millis(20))
+//!     .pipeline_job(job, State::Running)
+//!     .start()
+//!     .await?;
+//!
+//! let mut client = PipelineServiceClient::connect(fake.endpoint()).await?;
+//! client.cancel_pipeline_job(CancelPipelineJobRequest { name: job.into() }).await?;
+//! let got = client.get_pipeline_job(GetPipelineJobRequest { name: job.into() }).await?;
+//! assert_eq!(got.get_ref().state(), PipelineState::Cancelling);
+//!
+//! // What the client sent is on record.
+//! assert_eq!(fake.calls()[0].rpc, "CancelPipelineJob");
+//! assert_eq!(fake.calls()[0].target, job);
+//! fake.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod calllog;
+mod dispatch;
+mod error;
+mod faults;
+mod filter;
+mod names;
+mod rpc;
+mod scenario;
+mod server;
+mod services;
+mod standalone;
+mod state;
+
+use std::time::Duration;
+
+pub use calllog::{AUTHORIZATION_SHOWN_CHARS, CallRecord};
+pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use error::FakeError;
+pub use faults::FaultRule;
+pub use names::ResourceKind;
+pub use scenario::{CancelOutcome, ErrorSpec, ResourceSpec, Scenario};
+pub use server::{FakeHandle, FakeVertex, FakeVertexBuilder};
+pub use standalone::{StandaloneOptions, run_standalone};
+pub use state::FakeState;
+
+/// How long a cancelled resource stays CANCELLING when neither it nor the fake says otherwise.
+pub const DEFAULT_CANCEL_DELAY: Duration = Duration::from_millis(500);

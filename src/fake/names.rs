@@ -1,0 +1,202 @@
+//! The fake's own reading of resource names, as Google's server validates them.
+//!
+//! This deliberately does not reuse the client's name parser: the fake models the server, and a
+//! client bug in name handling must show up as the server's INVALID_ARGUMENT, not be hidden by
+//! both sides sharing one parser.
+
+use std::fmt;
+
+/// The kind of resource a name denotes; it decides which RPCs accept the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    /// `projects/{p}/locations/{l}/pipelineJobs/{id}`.
+    PipelineJob,
+    /// `projects/{p}/locations/{l}/nasJobs/{id}`.
+    NasJob,
+    /// `projects/{p}/locations/{l}/operations/{id}` or nested under another resource.
+    Operation,
+}
+
+impl ResourceKind {
+    /// The message name, as Google's error messages use it (`PipelineJob`, ...).
+    pub fn message_name(self) -> &'static str {
+        match self {
+            Self::PipelineJob => "PipelineJob",
+            Self::NasJob => "NasJob",
+            Self::Operation => "Operation",
+        }
+    }
+
+    /// The pattern of a name of this kind, for error messages.
+    fn pattern(self) -> &'static str {
+        match self {
+            Self::PipelineJob => "projects/*/locations/*/pipelineJobs/*",
+            Self::NasJob => "projects/*/locations/*/nasJobs/*",
+            Self::Operation => "projects/*/locations/*/[.../]operations/*",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message_name())
+    }
+}
+
+/// A well-formed resource name: its kind and the resource that owns it (what List lists under).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ParsedName<'a> {
+    pub(crate) kind: ResourceKind,
+    pub(crate) parent: &'a str,
+}
+
+/// Reads a resource name of any served kind.
+///
+/// # Errors
+/// A reason, fit for a `BadRequest` field violation, when the name is malformed.
+pub(crate) fn parse_name(name: &str) -> Result<ParsedName<'_>, String> {
+    let segments = owner_segments(name, 6)?;
+    let collection = segments[segments.len() - 2];
+    let kind = match (collection, segments.len()) {
+        ("pipelineJobs", 6) => ResourceKind::PipelineJob,
+        ("nasJobs", 6) => ResourceKind::NasJob,
+        ("operations", _) => ResourceKind::Operation,
+        _ => {
+            return Err(format!(
+                "{name:?} is not a pipeline job, NAS job or operation name"
+            ));
+        }
+    };
+    let parent_len = name.len() - segments[segments.len() - 1].len() - collection.len() - 2;
+    Ok(ParsedName {
+        kind,
+        parent: &name[..parent_len],
+    })
+}
+
+/// Reads a name that must be of `kind`, as the RPCs for `kind` require.
+pub(crate) fn parse_name_of(kind: ResourceKind, name: &str) -> Result<ParsedName<'_>, String> {
+    let parsed =
+        parse_name(name).map_err(|reason| format!("{reason}; expected {}", kind.pattern()))?;
+    if parsed.kind == kind {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "{name:?} names a {}, not a {kind} ({})",
+            parsed.kind,
+            kind.pattern()
+        ))
+    }
+}
+
+/// Checks the `parent` of a List: a location for jobs; a location or any resource that owns
+/// operations for operations.
+pub(crate) fn check_parent(kind: ResourceKind, parent: &str) -> Result<(), String> {
+    let segments = owner_segments(parent, 4)?;
+    if kind != ResourceKind::Operation && segments.len() != 4 {
+        return Err(format!(
+            "{parent:?} is not a location (projects/*/locations/*)"
+        ));
+    }
+    Ok(())
+}
+
+/// Splits a `projects/{p}/locations/{l}[/{collection}/{id}]...` path into segments, checking
+/// each, with at least `min` segments.
+fn owner_segments(path: &str, min: usize) -> Result<Vec<&str>, String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.len() < min || !segments.len().is_multiple_of(2) {
+        return Err(format!("{path:?} has the wrong number of segments"));
+    }
+    if segments[0] != "projects" || segments[2] != "locations" {
+        return Err(format!(
+            "{path:?} does not start with projects/*/locations/*"
+        ));
+    }
+    for pair in segments.chunks(2) {
+        if !is_collection(pair[0]) {
+            return Err(format!("{:?} is not a collection id", pair[0]));
+        }
+        if !is_id(pair[1]) {
+            return Err(format!("{:?} is not a valid resource id", pair[1]));
+        }
+    }
+    Ok(segments)
+}
+
+fn is_collection(segment: &str) -> bool {
+    segment.starts_with(|c: char| c.is_ascii_lowercase())
+        && segment.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// An id: 1 to 128 URL-unreserved characters, which is what Vertex AI's ids, project ids and
+/// location ids all fit.
+fn is_id(segment: &str) -> bool {
+    (1..=128).contains(&segment.len())
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_each_kind_and_its_parent() {
+        let p = parse_name("projects/p/locations/us-central1/pipelineJobs/a").unwrap();
+        assert_eq!(p.kind, ResourceKind::PipelineJob);
+        assert_eq!(p.parent, "projects/p/locations/us-central1");
+        let n = parse_name("projects/p/locations/l/nasJobs/7").unwrap();
+        assert_eq!(n.kind, ResourceKind::NasJob);
+        let o = parse_name("projects/p/locations/l/pipelineJobs/j/operations/9").unwrap();
+        assert_eq!(o.kind, ResourceKind::Operation);
+        assert_eq!(o.parent, "projects/p/locations/l/pipelineJobs/j");
+    }
+
+    #[test]
+    fn rejects_malformed_names() {
+        for bad in [
+            "",
+            "projects/p/locations/l/pipelineJobs",
+            "projects/p/locations/l/pipelineJobs/",
+            "projects/p/regions/l/pipelineJobs/a",
+            "projects/p/locations/l/trainingPipelines/a",
+            "projects/p/locations/l/x/y/pipelineJobs/a",
+            "projects/p/locations/l/pipelineJobs/a b",
+            "//aiplatform.googleapis.com/projects/p/locations/l/operations/1",
+        ] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_of_the_wrong_kind_is_refused() {
+        let err = parse_name_of(
+            ResourceKind::PipelineJob,
+            "projects/p/locations/l/nasJobs/1",
+        )
+        .unwrap_err();
+        assert!(err.contains("NasJob"), "{err}");
+    }
+
+    #[test]
+    fn parents() {
+        assert!(check_parent(ResourceKind::PipelineJob, "projects/p/locations/l").is_ok());
+        assert!(check_parent(ResourceKind::PipelineJob, "projects/p").is_err());
+        assert!(
+            check_parent(
+                ResourceKind::PipelineJob,
+                "projects/p/locations/l/pipelineJobs/j"
+            )
+            .is_err()
+        );
+        assert!(
+            check_parent(
+                ResourceKind::Operation,
+                "projects/p/locations/l/pipelineJobs/j"
+            )
+            .is_ok()
+        );
+    }
+}

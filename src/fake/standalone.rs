@@ -1,0 +1,88 @@
+//! The fake as its own process (`vertex-cancel fake`), for tests in other languages, demos and
+//! CI jobs that need a Vertex AI endpoint.
+//!
+//! The contract with whoever spawned it: the first stdout line is `PORT n` (flushed at once, so
+//! the parent can connect without guessing), calls go to the `--log` file as JSON lines as they
+//! happen, and SIGINT or SIGTERM stops it cleanly with exit status 0.
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::error::FakeError;
+use super::scenario::Scenario;
+use super::server::FakeVertex;
+
+/// What `vertex-cancel fake` was asked for.
+#[derive(Clone, Default)]
+pub struct StandaloneOptions {
+    /// Port on 127.0.0.1; 0 picks a free one (reported on the `PORT n` line).
+    pub port: u16,
+    /// A scenario file to seed from.
+    pub scenario: Option<PathBuf>,
+    /// Require this bearer token.
+    pub token: Option<String>,
+    /// Append every call to this file as a JSON line.
+    pub log: Option<PathBuf>,
+}
+
+impl fmt::Debug for StandaloneOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StandaloneOptions")
+            .field("port", &self.port)
+            .field("scenario", &self.scenario)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// Runs the fake until SIGINT or SIGTERM, printing `PORT n` as the first stdout line.
+///
+/// # Errors
+/// A bad scenario, an unusable port or log file, or failing to write stdout.
+pub async fn run_standalone(opts: StandaloneOptions) -> Result<(), FakeError> {
+    let mut builder = FakeVertex::builder().port(opts.port).record_calls(false);
+    if let Some(path) = &opts.scenario {
+        builder = builder.scenario(Scenario::from_file(path)?);
+    }
+    if let Some(token) = opts.token {
+        builder = builder.token(token);
+    }
+    if let Some(log) = opts.log {
+        builder = builder.log_file(log);
+    }
+    // Listen for signals before announcing the port, so a parent that signals right after
+    // reading it is heard.
+    let stop = stop_signal()?;
+    let handle = builder.start().await?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "PORT {}", handle.addr().port()).map_err(FakeError::Io)?;
+        stdout.flush().map_err(FakeError::Io)?;
+    }
+    stop.await;
+    handle.shutdown().await
+}
+
+/// A future that completes on SIGINT or (on Unix) SIGTERM.
+fn stop_signal() -> Result<impl Future<Output = ()>, FakeError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(FakeError::Io)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(FakeError::Io)?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}

@@ -1,0 +1,488 @@
+//! The fake's resources: a sharded map from name to resource, and the cancel state machine.
+//!
+//! A cancel records when it takes effect instead of spawning a timer; every read computes the
+//! state at that moment. So the transition happens whether or not any client is still
+//! connected, 100,000 resources cost no tasks, and no lock is held across an `.await`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use dashmap::DashMap;
+
+use super::error::FakeError;
+use super::faults::ArmedFault;
+use super::names::{ResourceKind, parse_name};
+use super::scenario::{CancelOutcome, ResourceSpec};
+use crate::State;
+use crate::proto::google::cloud::aiplatform::v1::{JobState, PipelineState};
+use crate::proto::google::rpc::Status as RpcStatus;
+
+/// The resources of a fake, shareable between fakes (e.g. to restart one on the same port with
+/// the same state). Cheap to clone: clones share the map.
+#[derive(Debug, Clone, Default)]
+pub struct FakeState {
+    resources: Arc<DashMap<String, Resource>>,
+}
+
+/// One stored resource.
+#[derive(Debug)]
+struct Resource {
+    kind: ResourceKind,
+    /// What List lists it under.
+    parent: String,
+    display_name: String,
+    labels: HashMap<String, String>,
+    state: State,
+    error: Option<RpcStatus>,
+    cancel_outcome: CancelOutcome,
+    cancel_delay: Option<Duration>,
+    pending: Option<PendingCancel>,
+    faults: Arc<[ArmedFault]>,
+    created: SystemTime,
+    updated: SystemTime,
+    ended: Option<SystemTime>,
+}
+
+/// A cancel that has landed and takes effect at `at`.
+#[derive(Debug, Clone, Copy)]
+struct PendingCancel {
+    at: Instant,
+    at_wall: SystemTime,
+    outcome: CancelOutcome,
+}
+
+/// A resource as a read sees it at one moment.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    pub(crate) name: String,
+    pub(crate) kind: ResourceKind,
+    pub(crate) display_name: String,
+    pub(crate) labels: HashMap<String, String>,
+    pub(crate) state: State,
+    pub(crate) error: Option<RpcStatus>,
+    pub(crate) created: SystemTime,
+    pub(crate) started: Option<SystemTime>,
+    pub(crate) updated: SystemTime,
+    pub(crate) ended: Option<SystemTime>,
+}
+
+/// Why a cancel was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CancelRefused {
+    NotFound,
+    Finished(State),
+}
+
+/// One page of a List.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub(crate) items: Vec<View>,
+    pub(crate) more: bool,
+}
+
+impl FakeState {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a resource, replacing any of the same name.
+    ///
+    /// # Errors
+    /// [`FakeError::InvalidResource`] for a malformed name or a state its kind does not have;
+    /// [`FakeError::InvalidFault`] for a bad fault rule.
+    pub fn insert(&self, spec: ResourceSpec) -> Result<(), FakeError> {
+        let (name, resource) = Resource::from_spec(spec, SystemTime::now())?;
+        self.resources.insert(name, resource);
+        Ok(())
+    }
+
+    /// Forces a resource into `state` (dropping any pending cancel), as if the work moved on.
+    ///
+    /// # Errors
+    /// [`FakeError::UnknownResource`] if there is no such resource,
+    /// [`FakeError::InvalidResource`] if its kind has no such state.
+    pub fn set_state(&self, name: &str, state: State) -> Result<(), FakeError> {
+        let mut entry = self
+            .resources
+            .get_mut(name)
+            .ok_or_else(|| FakeError::UnknownResource { name: name.into() })?;
+        let resource = entry.value_mut();
+        check_state(resource.kind, state, name)?;
+        let now = SystemTime::now();
+        resource.state = state;
+        resource.error = default_error(state);
+        resource.pending = None;
+        resource.updated = now;
+        resource.ended = state.is_terminal().then_some(now);
+        Ok(())
+    }
+
+    /// The state a Get would report now, or `None` if there is no such resource.
+    pub fn state_of(&self, name: &str) -> Option<State> {
+        let now = Instant::now();
+        self.resources.get(name).map(|r| r.state_at(now))
+    }
+
+    /// Removes a resource; `false` if there was none.
+    pub fn remove(&self, name: &str) -> bool {
+        self.resources.remove(name).is_some()
+    }
+
+    /// How many resources the fake holds.
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Whether the fake holds no resources.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// Starts cancelling `name`: a live resource becomes CANCELLING and reaches its cancel
+    /// outcome `default_delay` (or its own delay) later; CANCELLING stays as it is.
+    pub(crate) fn cancel(
+        &self,
+        name: &str,
+        default_delay: Duration,
+        now: Instant,
+    ) -> Result<(), CancelRefused> {
+        let mut entry = self
+            .resources
+            .get_mut(name)
+            .ok_or(CancelRefused::NotFound)?;
+        let resource = entry.value_mut();
+        match resource.state_at(now) {
+            State::Cancelling => Ok(()),
+            state if state.is_terminal() => Err(CancelRefused::Finished(state)),
+            _ => {
+                resource.start_cancel(resource.cancel_delay.unwrap_or(default_delay), now);
+                Ok(())
+            }
+        }
+    }
+
+    /// The resource as a Get sees it at `now`.
+    pub(crate) fn view(&self, name: &str, now: Instant) -> Option<View> {
+        self.resources.get(name).map(|r| r.view(r.key(), now))
+    }
+
+    /// The per-resource fault rules of `name`, if it exists and has any.
+    pub(crate) fn faults_of(&self, name: &str) -> Option<Arc<[ArmedFault]>> {
+        let resource = self.resources.get(name)?;
+        (!resource.faults.is_empty()).then(|| Arc::clone(&resource.faults))
+    }
+
+    /// Lists the resources of `kind` directly under `parent` whose name sorts after `after`
+    /// and which `keep` accepts (given the state and display name), in name order, at most
+    /// `limit` of them.
+    pub(crate) fn list(
+        &self,
+        kind: ResourceKind,
+        parent: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(State, &str) -> bool,
+        now: Instant,
+    ) -> Page {
+        let mut names: Vec<String> = self
+            .resources
+            .iter()
+            .filter(|r| r.kind == kind && r.parent == parent)
+            .filter(|r| after.is_none_or(|a| r.key().as_str() > a))
+            .filter(|r| keep(r.state_at(now), &r.display_name))
+            .map(|r| r.key().clone())
+            .collect();
+        names.sort_unstable();
+        let more = names.len() > limit;
+        names.truncate(limit);
+        // A resource deleted between the scan and here simply drops out of the page.
+        let items = names.iter().filter_map(|n| self.view(n, now)).collect();
+        Page { items, more }
+    }
+}
+
+impl Resource {
+    fn from_spec(spec: ResourceSpec, now: SystemTime) -> Result<(String, Self), FakeError> {
+        let invalid = |reason: String| FakeError::InvalidResource {
+            name: spec.name.clone(),
+            reason,
+        };
+        let parsed = parse_name(&spec.name).map_err(invalid)?;
+        check_state(parsed.kind, spec.state, &spec.name)?;
+        let faults = spec
+            .faults
+            .into_iter()
+            .map(ArmedFault::arm)
+            .collect::<Result<Vec<_>, _>>()?;
+        let error = spec.error.map_or_else(
+            || default_error(spec.state),
+            |e| Some(rpc_status(e.code, e.message)),
+        );
+        let resource = Self {
+            kind: parsed.kind,
+            parent: parsed.parent.to_owned(),
+            display_name: spec.display_name,
+            labels: spec.labels.into_iter().collect(),
+            state: spec.state,
+            error,
+            cancel_outcome: spec.cancel_outcome,
+            cancel_delay: spec.cancel_delay_ms.map(Duration::from_millis),
+            pending: None,
+            faults: faults.into(),
+            created: now,
+            updated: now,
+            ended: spec.state.is_terminal().then_some(now),
+        };
+        Ok((spec.name, resource))
+    }
+
+    /// The pending cancel, if it has taken effect by `now`.
+    fn settled(&self, now: Instant) -> Option<PendingCancel> {
+        self.pending.filter(|p| now >= p.at)
+    }
+
+    fn state_at(&self, now: Instant) -> State {
+        self.settled(now)
+            .map_or(self.state, |p| outcome_state(p.outcome))
+    }
+
+    fn start_cancel(&mut self, delay: Duration, now: Instant) {
+        let wall = SystemTime::now();
+        self.state = State::Cancelling;
+        self.updated = wall;
+        self.pending = match self.cancel_outcome {
+            CancelOutcome::Stuck => None,
+            outcome => Some(PendingCancel {
+                at: now + delay,
+                at_wall: wall + delay,
+                outcome,
+            }),
+        };
+    }
+
+    fn view(&self, name: &str, now: Instant) -> View {
+        let (state, error, updated, ended) = match self.settled(now) {
+            Some(p) => {
+                let state = outcome_state(p.outcome);
+                (state, default_error(state), p.at_wall, Some(p.at_wall))
+            }
+            None => (self.state, self.error.clone(), self.updated, self.ended),
+        };
+        let started = (!matches!(
+            self.state,
+            State::Unspecified | State::Queued | State::Pending
+        ))
+        .then_some(self.created);
+        View {
+            name: name.to_owned(),
+            kind: self.kind,
+            display_name: self.display_name.clone(),
+            labels: self.labels.clone(),
+            state,
+            error,
+            created: self.created,
+            started,
+            updated,
+            ended,
+        }
+    }
+}
+
+fn outcome_state(outcome: CancelOutcome) -> State {
+    match outcome {
+        CancelOutcome::Cancelled => State::Cancelled,
+        CancelOutcome::Succeeded => State::Succeeded,
+        CancelOutcome::Failed => State::Failed,
+        CancelOutcome::Stuck => State::Cancelling,
+    }
+}
+
+/// The `error` Google sets on work that ended this way: 13 for FAILED, 1 for CANCELLED.
+fn default_error(state: State) -> Option<RpcStatus> {
+    match state {
+        State::Failed => Some(rpc_status(13, "The work failed.")),
+        State::Cancelled => Some(rpc_status(
+            crate::outcome::CANCELLED_CODE,
+            "The work was cancelled.",
+        )),
+        _ => None,
+    }
+}
+
+fn rpc_status(code: i32, message: impl Into<String>) -> RpcStatus {
+    RpcStatus {
+        code,
+        message: message.into(),
+        details: Vec::new(),
+    }
+}
+
+fn check_state(kind: ResourceKind, state: State, name: &str) -> Result<(), FakeError> {
+    match enum_value(kind, state) {
+        Some(_) => Ok(()),
+        None => Err(FakeError::InvalidResource {
+            name: name.into(),
+            reason: format!("a {kind} has no state {state}"),
+        }),
+    }
+}
+
+/// The proto enum number of `state` for `kind` (`PipelineState` / `JobState`); 0 for an
+/// operation state; `None` if the kind has no such state.
+pub(crate) fn enum_value(kind: ResourceKind, state: State) -> Option<i32> {
+    match kind {
+        ResourceKind::PipelineJob => {
+            PipelineState::from_str_name(&format!("PIPELINE_STATE_{state}")).map(|s| s as i32)
+        }
+        ResourceKind::NasJob => {
+            JobState::from_str_name(&format!("JOB_STATE_{state}")).map(|s| s as i32)
+        }
+        ResourceKind::Operation => matches!(
+            state,
+            State::Running
+                | State::Cancelling
+                | State::Succeeded
+                | State::Failed
+                | State::Cancelled
+        )
+        .then_some(0),
+    }
+}
+
+/// The state a full enum name (`PIPELINE_STATE_RUNNING`, `JOB_STATE_FAILED`) stands for, for
+/// `kind`; `None` if it is not one of that kind's names (operations have none).
+pub(crate) fn state_from_enum_name(kind: ResourceKind, name: &str) -> Option<State> {
+    match kind {
+        ResourceKind::PipelineJob => PipelineState::from_str_name(name).map(State::from),
+        ResourceKind::NasJob => JobState::from_str_name(name).map(State::from),
+        ResourceKind::Operation => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JOB: &str = "projects/p/locations/l/pipelineJobs/a";
+
+    fn store_with(spec: ResourceSpec) -> FakeState {
+        let store = FakeState::new();
+        store.insert(spec).unwrap();
+        store
+    }
+
+    #[test]
+    fn cancel_moves_through_cancelling_to_the_outcome() {
+        let store = store_with(ResourceSpec::new(JOB, State::Running));
+        let t0 = Instant::now();
+        let delay = Duration::from_secs(10);
+        store.cancel(JOB, delay, t0).unwrap();
+        assert_eq!(store.view(JOB, t0).unwrap().state, State::Cancelling);
+        // Cancelling again changes nothing (the deadline does not move).
+        store.cancel(JOB, delay, t0 + delay / 2).unwrap();
+        let done = store.view(JOB, t0 + delay).unwrap();
+        assert_eq!(done.state, State::Cancelled);
+        assert_eq!(done.error.unwrap().code, 1);
+        assert!(done.ended.is_some());
+        assert_eq!(
+            store.cancel(JOB, delay, t0 + delay),
+            Err(CancelRefused::Finished(State::Cancelled))
+        );
+    }
+
+    #[test]
+    fn outcomes() {
+        let t0 = Instant::now();
+        for (outcome, state) in [
+            (CancelOutcome::Succeeded, State::Succeeded),
+            (CancelOutcome::Failed, State::Failed),
+            (CancelOutcome::Stuck, State::Cancelling),
+        ] {
+            let store =
+                store_with(ResourceSpec::new(JOB, State::Running).with_cancel_outcome(outcome));
+            store.cancel(JOB, Duration::ZERO, t0).unwrap();
+            assert_eq!(
+                store.view(JOB, t0 + Duration::from_secs(1)).unwrap().state,
+                state
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_and_seeded_terminal() {
+        let store = store_with(ResourceSpec::new(JOB, State::Failed));
+        assert_eq!(
+            store.cancel(
+                "projects/p/locations/l/pipelineJobs/b",
+                Duration::ZERO,
+                Instant::now()
+            ),
+            Err(CancelRefused::NotFound)
+        );
+        let view = store.view(JOB, Instant::now()).unwrap();
+        assert_eq!(view.error.unwrap().code, 13);
+    }
+
+    #[test]
+    fn seeding_checks_kind_and_state() {
+        let store = FakeState::new();
+        assert!(
+            store
+                .insert(ResourceSpec::new("nope", State::Running))
+                .is_err()
+        );
+        assert!(
+            store
+                .insert(ResourceSpec::new(JOB, State::Expired))
+                .is_err()
+        );
+        assert!(
+            store
+                .insert(ResourceSpec::new(
+                    "projects/p/locations/l/nasJobs/1",
+                    State::Expired
+                ))
+                .is_ok()
+        );
+        assert!(
+            store
+                .insert(ResourceSpec::new(
+                    "projects/p/locations/l/operations/1",
+                    State::Paused
+                ))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn set_state_drops_a_pending_cancel() {
+        let store = store_with(ResourceSpec::new(JOB, State::Running));
+        let t0 = Instant::now();
+        store.cancel(JOB, Duration::ZERO, t0).unwrap();
+        store.set_state(JOB, State::Running).unwrap();
+        assert_eq!(store.state_of(JOB), Some(State::Running));
+        assert!(
+            store
+                .set_state("projects/p/locations/l/pipelineJobs/x", State::Running)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn enum_names() {
+        assert_eq!(
+            enum_value(ResourceKind::PipelineJob, State::Cancelled),
+            Some(PipelineState::Cancelled as i32)
+        );
+        assert_eq!(
+            state_from_enum_name(ResourceKind::NasJob, "JOB_STATE_PARTIALLY_SUCCEEDED"),
+            Some(State::PartiallySucceeded)
+        );
+        assert_eq!(
+            state_from_enum_name(ResourceKind::PipelineJob, "JOB_STATE_RUNNING"),
+            None
+        );
+    }
+}
