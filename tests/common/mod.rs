@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests: a client pointed at a fake, fast waits.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use vertex_cancel::fake::{CallRecord, FakeHandle};
+use vertex_cancel::{BackoffConfig, Client, ClientBuilder, Credentials, RetryConfig, Wait};
+
+pub const TOKEN: &str = "ya29.test-token-for-the-fake-0123456789";
+
+/// Retries fast enough for tests (same shape as the defaults).
+pub fn fast_retry() -> RetryConfig {
+    RetryConfig::default().with_backoff(BackoffConfig {
+        initial: Duration::from_millis(5),
+        max: Duration::from_millis(40),
+        multiplier: 2.0,
+    })
+}
+
+/// A builder aimed at `fake` with the test token and fast retries.
+pub fn builder(fake: &FakeHandle) -> ClientBuilder {
+    Client::builder()
+        .endpoint(fake.endpoint())
+        .credentials(Credentials::static_token(TOKEN))
+        .retry(fast_retry())
+}
+
+pub async fn client(fake: &FakeHandle) -> Client {
+    builder(fake).build().await.expect("client builds")
+}
+
+/// Polls quickly, for fakes with short cancel delays.
+pub fn quick_wait(budget: Duration) -> Wait {
+    Wait::up_to(budget)
+        .first_interval(Duration::from_millis(20))
+        .max_interval(Duration::from_millis(100))
+}
+
+pub fn calls_of(fake: &FakeHandle, rpc: &str) -> Vec<CallRecord> {
+    fake.calls().into_iter().filter(|c| c.rpc == rpc).collect()
+}
