@@ -1,0 +1,191 @@
+//! `cancel_many` against the fake: exactly one report per target, survival of a 30% fault rate,
+//! List-based confirmation, and the per-region rate limit.
+
+mod common;
+
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use common::{TOKEN, calls_of, client, quick_wait};
+use futures::StreamExt;
+use vertex_cancel::fake::{FakeVertex, FakeVertexBuilder, FaultRule, ResourceSpec};
+use vertex_cancel::{CancelMany, Outcome, State, Target};
+
+fn job(location: &str, i: usize) -> String {
+    format!("projects/p/locations/{location}/pipelineJobs/j{i}")
+}
+
+fn seeded(n: usize, location: &str) -> FakeVertexBuilder {
+    (0..n).fold(FakeVertex::builder().token(TOKEN), |b, i| {
+        b.pipeline_job(job(location, i), State::Running)
+    })
+}
+
+fn targets(n: usize, location: &str) -> impl futures::Stream<Item = Target> + Send + 'static {
+    let location = location.to_owned();
+    futures::stream::iter((0..n).map(move |i| job(&location, i).parse().unwrap()))
+}
+
+#[tokio::test]
+async fn every_target_is_reported_exactly_once() {
+    let n = 1_000;
+    let fake = seeded(n, "us-central1")
+        .record_calls(true)
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake).await;
+    let results: Vec<_> = client
+        .cancel_many(targets(n, "us-central1"), CancelMany::default())
+        .collect()
+        .await;
+    assert_eq!(results.len(), n);
+    let names: HashSet<String> = results.iter().map(|(t, _)| t.to_string()).collect();
+    assert_eq!(names.len(), n);
+    assert!(
+        results
+            .iter()
+            .all(|(_, r)| matches!(r, Ok(Outcome::Requested)))
+    );
+    assert_eq!(calls_of(&fake, "CancelPipelineJob").len(), n);
+}
+
+#[tokio::test]
+async fn a_30_percent_fault_rate_is_survived_and_every_target_confirmed() {
+    let n = 1_000;
+    let location = "us-central1";
+    let mut builder = FakeVertex::builder()
+        .token(TOKEN)
+        .cancel_delay(Duration::from_millis(20));
+    for i in 0..n {
+        let mut spec = ResourceSpec::new(job(location, i), State::Running);
+        if i % 10 < 3 {
+            let code = if i % 2 == 0 {
+                tonic::Code::Unavailable
+            } else {
+                tonic::Code::ResourceExhausted
+            };
+            let mut rule = FaultRule::fail(code).first(1);
+            if i % 4 < 2 {
+                rule = rule.with_retry_delay(Duration::from_millis(10));
+            }
+            spec = spec.with_fault(rule);
+        }
+        builder = builder.resource(spec);
+    }
+    let fake = builder.start().await.unwrap();
+    let client = client(&fake).await;
+    let options = CancelMany::default()
+        .concurrency(64)
+        .wait(quick_wait(Duration::from_secs(20)));
+    let results: Vec<_> = client
+        .cancel_many(targets(n, location), options)
+        .collect()
+        .await;
+    assert_eq!(results.len(), n);
+    for (target, result) in &results {
+        assert!(
+            matches!(result, Ok(Outcome::Cancelled { .. })),
+            "{target}: {result:?}"
+        );
+        assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelled));
+    }
+}
+
+#[tokio::test]
+async fn targets_sharing_a_parent_are_confirmed_by_list_pages_not_gets() {
+    let n = 300;
+    let location = "us-central1";
+    let run = |list_threshold: usize| async move {
+        let fake = seeded(n, location)
+            .cancel_delay(Duration::from_millis(30))
+            .start()
+            .await
+            .unwrap();
+        let client = client(&fake).await;
+        let options = CancelMany::default()
+            .wait(quick_wait(Duration::from_secs(20)))
+            .list_threshold(list_threshold);
+        let results: Vec<_> = client
+            .cancel_many(targets(n, location), options)
+            .collect()
+            .await;
+        assert!(
+            results
+                .iter()
+                .all(|(_, r)| matches!(r, Ok(Outcome::Cancelled { .. })))
+        );
+        let confirm_calls =
+            calls_of(&fake, "GetPipelineJob").len() + calls_of(&fake, "ListPipelineJobs").len();
+        (confirm_calls, calls_of(&fake, "GetPipelineJob").len())
+    };
+    let (with_list, gets_with_list) = run(3).await;
+    let (with_gets, _) = run(usize::MAX).await;
+    assert_eq!(gets_with_list, 0);
+    assert!(with_gets >= n, "one Get per target per poll: {with_gets}");
+    assert!(
+        with_list * 10 <= with_gets,
+        "List: {with_list} calls vs Get: {with_gets}"
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_per_region() {
+    let per_region = 40;
+    let fake = (0..per_region)
+        .fold(seeded(per_region, "us-central1"), |b, i| {
+            b.pipeline_job(job("europe-west4", i), State::Running)
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake).await;
+    let both = targets(per_region, "us-central1").chain(targets(per_region, "europe-west4"));
+    let rate = NonZeroU32::new(20).unwrap();
+    let results: Vec<_> = client
+        .cancel_many(both, CancelMany::default().rate_per_region(rate))
+        .collect()
+        .await;
+    assert_eq!(results.len(), per_region * 2);
+    // 40 calls at 20/s with a burst of 20 need at least one second in each region.
+    for location in ["us-central1", "europe-west4"] {
+        let times: Vec<_> = calls_of(&fake, "CancelPipelineJob")
+            .into_iter()
+            .filter(|c| c.target.contains(location))
+            .map(|c| c.at)
+            .collect();
+        let span = times
+            .iter()
+            .max()
+            .unwrap()
+            .duration_since(*times.iter().min().unwrap())
+            .unwrap();
+        assert!(span >= Duration::from_millis(900), "{location}: {span:?}");
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_stream_stops_launching_cancels() {
+    let n = 500;
+    let fake = seeded(n, "us-central1")
+        .fault(FaultRule::slow(Duration::from_millis(20)))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake).await;
+    let mut results = Box::pin(client.cancel_many(
+        targets(n, "us-central1"),
+        CancelMany::default().concurrency(4),
+    ));
+    for _ in 0..8 {
+        results.next().await.unwrap().1.unwrap();
+    }
+    drop(results);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = calls_of(&fake, "CancelPipelineJob").len();
+    assert!(
+        sent < 100,
+        "{sent} cancels sent after the stream was dropped"
+    );
+}
