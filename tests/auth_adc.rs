@@ -1,0 +1,198 @@
+//! Credentials end to end: a service-account key and an `authorized_user` file whose token
+//! endpoints are a loopback OAuth server run by the test, gcp_auth in the path, the token cache
+//! in front of it, and the fake checking the token it receives.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::State as AxumState;
+use axum::routing::post;
+use futures::StreamExt;
+use vertex_cancel::fake::FakeVertex;
+use vertex_cancel::{CancelMany, Client, Credentials, Error, Outcome, State, Target};
+
+/// A throwaway RSA key made for these tests only; it signs JWTs nobody verifies.
+const TEST_ONLY_KEY: &str = include_str!("data/TEST-ONLY-service-account-key.pem");
+
+#[derive(Clone, Default)]
+struct TokenEndpoint {
+    fetches: Arc<AtomicUsize>,
+    bodies: Arc<std::sync::Mutex<Vec<String>>>,
+    fail: bool,
+}
+
+/// Serves `POST /token` on 127.0.0.1 and returns its URL.
+async fn serve_tokens(endpoint: TokenEndpoint) -> String {
+    async fn token(
+        AxumState(ep): AxumState<TokenEndpoint>,
+        body: String,
+    ) -> (axum::http::StatusCode, String) {
+        let n = ep.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+        ep.bodies.lock().unwrap().push(body);
+        if ep.fail {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"error":"invalid_grant"}"#.into(),
+            );
+        }
+        let reply = format!(
+            r#"{{"access_token":"ya29.adc-token-{n}","expires_in":3600,"token_type":"Bearer"}}"#
+        );
+        (axum::http::StatusCode::OK, reply)
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/token", post(token))
+        .with_state(endpoint);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn service_account_json(token_uri: &str) -> String {
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "test-project",
+        "private_key_id": "test-only",
+        "private_key": TEST_ONLY_KEY,
+        "client_email": "tester@test-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    })
+    .to_string()
+}
+
+fn jobs(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("projects/p/locations/us-central1/pipelineJobs/j{i}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_service_account_key_gets_one_token_for_many_concurrent_calls() {
+    let endpoint = TokenEndpoint::default();
+    let token_uri = serve_tokens(endpoint.clone()).await;
+    let names = jobs(50);
+    let fake = names
+        .iter()
+        .fold(FakeVertex::builder().token("ya29.adc-token-1"), |b, n| {
+            b.pipeline_job(n, State::Running)
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .endpoint(fake.endpoint())
+        .credentials(Credentials::service_account_json(&service_account_json(&token_uri)).unwrap())
+        .build()
+        .await
+        .unwrap();
+    let targets = names
+        .iter()
+        .map(|n| n.parse::<Target>().unwrap())
+        .collect::<Vec<_>>();
+    let results: Vec<_> = client
+        .cancel_many(
+            futures::stream::iter(targets),
+            CancelMany::default().concurrency(50),
+        )
+        .collect()
+        .await;
+    assert!(
+        results
+            .iter()
+            .all(|(_, r)| matches!(r, Ok(Outcome::Requested))),
+        "{results:?}"
+    );
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 1);
+    let body = endpoint.bodies.lock().unwrap()[0].clone();
+    assert!(
+        body.contains("grant_type=urn") && body.contains("assertion="),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_authorized_user_file_is_exchanged_for_a_token() {
+    let endpoint = TokenEndpoint::default();
+    let token_uri = serve_tokens(endpoint.clone()).await;
+    let file = std::env::temp_dir().join(format!("vertex-cancel-adc-{}.json", std::process::id()));
+    let json = serde_json::json!({
+        "type": "authorized_user",
+        "client_id": "client.apps.googleusercontent.com",
+        "client_secret": "test-secret",
+        "refresh_token": "1//test-refresh-token",
+        "token_uri": token_uri,
+    });
+    std::fs::write(&file, json.to_string()).unwrap();
+    let credentials = Credentials::from_file(&file);
+    std::fs::remove_file(&file).unwrap();
+
+    let name = &jobs(1)[0];
+    let fake = FakeVertex::builder()
+        .token("ya29.adc-token-1")
+        .pipeline_job(name, State::Running)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .endpoint(fake.endpoint())
+        .credentials(credentials.unwrap())
+        .build()
+        .await
+        .unwrap();
+    client.cancel(&name.parse().unwrap()).await.unwrap();
+    let body = endpoint.bodies.lock().unwrap()[0].clone();
+    assert!(
+        body.contains("\"grant_type\":\"refresh_token\"") && body.contains("1//test-refresh-token"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_token_endpoint_is_an_auth_error_that_names_no_secret() {
+    let endpoint = TokenEndpoint {
+        fail: true,
+        ..TokenEndpoint::default()
+    };
+    let token_uri = serve_tokens(endpoint.clone()).await;
+    let name = &jobs(1)[0];
+    let fake = FakeVertex::builder()
+        .token("whatever")
+        .pipeline_job(name, State::Running)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .endpoint(fake.endpoint())
+        .credentials(Credentials::service_account_json(&service_account_json(&token_uri)).unwrap())
+        .build()
+        .await
+        .unwrap();
+    let err = client.cancel(&name.parse().unwrap()).await.unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert!(err.is_auth());
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains("PRIVATE KEY") && !shown.contains("MII"),
+        "{shown}"
+    );
+    assert!(fake.calls().is_empty(), "no call goes out without a token");
+}
+
+#[tokio::test]
+async fn unsupported_credential_files_are_refused_clearly() {
+    let err = Credentials::service_account_json("{\"type\": \"service_account\"}").unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    let file = std::env::temp_dir().join(format!("vertex-cancel-ext-{}.json", std::process::id()));
+    std::fs::write(&file, r#"{"type": "external_account", "audience": "x"}"#).unwrap();
+    let err = Credentials::from_file(&file).unwrap_err();
+    std::fs::remove_file(&file).unwrap();
+    let reason = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        reason.contains("external_account") && reason.contains("from_provider"),
+        "{reason}"
+    );
+}
