@@ -1,4 +1,70 @@
-//! vertex-cancel: stop work on Vertex AI over gRPC and learn what really happened.
+//! Stop work on Google Cloud Vertex AI over gRPC, and learn what really happened.
+//!
+//! Cancellation on Google's side is asynchronous and best effort: a `Cancel*` call answering OK
+//! only means "cancellation started". This crate cancels pipeline jobs, NAS jobs and
+//! long-running operations (Vertex AI v1/v1beta1 and AutoML), then confirms the outcome: the
+//! work was [`Cancelled`](Outcome::Cancelled), [finished anyway](Outcome::FinishedAnyway), or is
+//! [still running](Outcome::StillRunning) when the wait budget is spent.
+//!
+//! Layers, from configuration to calls:
+//! - [`name`]: typed resource names ([`Target`]), validated before anything is sent;
+//! - [`endpoint`]: the regional endpoint a name's location picks, overrides, plaintext rules;
+//! - [`auth`]: [`Credentials`] and a token cache refreshed in the background;
+//! - [`client`]: [`Client`] with cancel / get / list / wait / `cancel_many`, retries
+//!   ([`retry`]) and typed errors ([`Error`]);
+//! - [`fake`]: a built-in fake Vertex AI server for tests and demos;
+//! - [`proto`]: the raw generated tonic stubs, the escape hatch.
+//!
+//! # Example
+//! Cancel a pipeline job and wait for the outcome, here against the built-in fake (a real
+//! program would use `Credentials::application_default()` and no endpoint override):
+//! ```
+//! use std::time::Duration;
+//! use vertex_cancel::fake::FakeVertex;
+//! use vertex_cancel::{Client, Credentials, Outcome, State, Target, Wait};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let name = "projects/my-project/locations/us-central1/pipelineJobs/nightly-train";
+//! let fake = FakeVertex::builder()
+//!     .token("test-token")
+//!     .cancel_delay(Duration::from_millis(50))
+//!     .pipeline_job(name, State::Running)
+//!     .start()
+//!     .await?;
+//!
+//! let client = Client::builder()
+//!     .credentials(Credentials::static_token("test-token"))
+//!     .endpoint(fake.endpoint())
+//!     .build()
+//!     .await?;
+//! let job: Target = name.parse()?;
+//! let wait = Wait::up_to(Duration::from_secs(60)).first_interval(Duration::from_millis(20));
+//! match client.cancel_and_wait(&job, wait).await? {
+//!     Outcome::Cancelled { .. } => println!("{job} is cancelled"),
+//!     Outcome::FinishedAnyway { state, .. } => println!("{job} finished anyway: {state}"),
+//!     Outcome::StillRunning { state } => println!("{job} is still {state}"),
+//!     other => println!("{job}: {other:?}"),
+//! }
+//! assert_eq!(fake.state_of(name), Some(State::Cancelled));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Many targets at once, each reported exactly once:
+//! ```no_run
+//! # use vertex_cancel::{CancelMany, Client, Target, Wait};
+//! # use futures::StreamExt;
+//! # async fn many(client: Client, targets: Vec<Target>) {
+//! let options = CancelMany::default()
+//!     .concurrency(64)
+//!     .wait(Wait::up_to(std::time::Duration::from_secs(600)));
+//! let mut results = std::pin::pin!(client.cancel_many(futures::stream::iter(targets), options));
+//! while let Some((target, outcome)) = results.next().await {
+//!     println!("{target}: {outcome:?}");
+//! }
+//! # }
+//! ```
 
 pub mod auth;
 mod channel;
