@@ -1,5 +1,7 @@
 //! Google's cancel semantics, as the fake serves them over real HTTP/2 to the raw stubs.
 
+#![cfg(feature = "fake")]
+
 mod common;
 
 use std::time::Duration;
@@ -39,7 +41,11 @@ async fn pipeline_job_cancel_goes_cancelling_then_cancelled_with_code_1() {
         .unwrap();
     let mut client = pipelines(&fake).await;
     client.cancel_pipeline_job(cancel_job(JOB)).await.unwrap();
-    let job = client.get_pipeline_job(get_job(JOB)).await.unwrap().into_inner();
+    let job = client
+        .get_pipeline_job(get_job(JOB))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(job.state(), PipelineState::Cancelling);
     assert!(job.end_time.is_none());
 
@@ -58,7 +64,10 @@ async fn pipeline_job_cancel_goes_cancelling_then_cancelled_with_code_1() {
     assert_eq!(job.error.as_ref().map(|e| e.code), Some(1));
     assert!(job.end_time.is_some());
 
-    let err = client.cancel_pipeline_job(cancel_job(JOB)).await.unwrap_err();
+    let err = client
+        .cancel_pipeline_job(cancel_job(JOB))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 }
 
@@ -178,7 +187,10 @@ async fn cancel_outcomes_finished_anyway_and_stuck() {
         .unwrap();
     let mut client = pipelines(&fake).await;
     for id in ["s", "f", "stuck"] {
-        client.cancel_pipeline_job(cancel_job(&name(id))).await.unwrap();
+        client
+            .cancel_pipeline_job(cancel_job(&name(id)))
+            .await
+            .unwrap();
     }
     for (id, want, code) in [
         ("s", PipelineState::Succeeded, None),
@@ -197,7 +209,10 @@ async fn cancel_outcomes_finished_anyway_and_stuck() {
         assert_eq!(job.error.map(|e| e.code), code);
     }
     // Its own zero delay has long passed, and it is still CANCELLING.
-    let stuck = client.get_pipeline_job(get_job(&name("stuck"))).await.unwrap();
+    let stuck = client
+        .get_pipeline_job(get_job(&name("stuck")))
+        .await
+        .unwrap();
     assert_eq!(stuck.into_inner().state(), PipelineState::Cancelling);
 }
 
@@ -241,12 +256,17 @@ async fn operation_outcomes_and_seeded_states() {
     );
     client
         .clone()
-        .cancel_operation(CancelOperationRequest { name: op("finishes") })
+        .cancel_operation(CancelOperationRequest {
+            name: op("finishes"),
+        })
         .await
         .unwrap();
     let finished = get("finishes").await;
     assert!(finished.done);
-    assert!(matches!(finished.result, Some(operation::Result::Response(_))));
+    assert!(matches!(
+        finished.result,
+        Some(operation::Result::Response(_))
+    ));
 }
 
 #[tokio::test]
@@ -261,12 +281,23 @@ async fn seeded_terminal_jobs_carry_errors_and_refuse_cancel() {
         .unwrap();
     let mut client = pipelines(&fake).await;
     for (id, code) in [("failed", Some(13)), ("cancelled", Some(1)), ("done", None)] {
-        let got = client.get_pipeline_job(get_job(&job(id))).await.unwrap().into_inner();
+        let got = client
+            .get_pipeline_job(get_job(&job(id)))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(got.error.map(|e| e.code), code, "{id}");
         assert!(got.end_time.is_some());
-        let err = client.cancel_pipeline_job(cancel_job(&job(id))).await.unwrap_err();
+        let err = client
+            .cancel_pipeline_job(cancel_job(&job(id)))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition, "{id}");
-        assert!(err.message().contains("PIPELINE_STATE_"), "{}", err.message());
+        assert!(
+            err.message().contains("PIPELINE_STATE_"),
+            "{}",
+            err.message()
+        );
     }
 }
 
@@ -274,7 +305,10 @@ async fn seeded_terminal_jobs_carry_errors_and_refuse_cancel() {
 async fn unknown_is_not_found_and_malformed_is_invalid_with_bad_request() {
     let fake = FakeVertex::builder().start().await.unwrap();
     let mut client = pipelines(&fake).await;
-    let err = client.cancel_pipeline_job(cancel_job(JOB)).await.unwrap_err();
+    let err = client
+        .cancel_pipeline_job(cancel_job(JOB))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
     for bad in [
@@ -305,8 +339,14 @@ async fn every_error_carries_its_rpc_status_in_details_bin() {
         .unwrap();
     let mut client = pipelines(&fake).await;
     let errors = [
-        client.cancel_pipeline_job(cancel_job(JOB)).await.unwrap_err(),
-        client.get_pipeline_job(get_job(&format!("{JOB}x"))).await.unwrap_err(),
+        client
+            .cancel_pipeline_job(cancel_job(JOB))
+            .await
+            .unwrap_err(),
+        client
+            .get_pipeline_job(get_job(&format!("{JOB}x")))
+            .await
+            .unwrap_err(),
         client.get_pipeline_job(get_job("bad")).await.unwrap_err(),
     ];
     for err in errors {
@@ -373,7 +413,11 @@ async fn runtime_state_changes_are_served() {
         .into_inner();
     assert_eq!(got.state(), JobState::Queued);
     assert!(got.start_time.is_none(), "a queued job has not started");
-    let got = pipelines(&fake).await.get_pipeline_job(get_job(JOB)).await.unwrap();
+    let got = pipelines(&fake)
+        .await
+        .get_pipeline_job(get_job(JOB))
+        .await
+        .unwrap();
     assert_eq!(got.into_inner().state(), PipelineState::Succeeded);
 }
 
@@ -386,11 +430,20 @@ async fn a_restart_on_the_same_port_keeps_the_state() {
         .await
         .unwrap();
     let port = fake.addr().port();
-    pipelines(&fake).await.cancel_pipeline_job(cancel_job(JOB)).await.unwrap();
+    pipelines(&fake)
+        .await
+        .cancel_pipeline_job(cancel_job(JOB))
+        .await
+        .unwrap();
     let state = fake.state();
     fake.shutdown().await.unwrap();
 
-    let fake = FakeVertex::builder().port(port).state(state).start().await.unwrap();
+    let fake = FakeVertex::builder()
+        .port(port)
+        .state(state)
+        .start()
+        .await
+        .unwrap();
     assert_eq!(fake.addr().port(), port);
     let client = pipelines(&fake).await;
     let job = poll_until(
@@ -407,7 +460,11 @@ async fn a_restart_on_the_same_port_keeps_the_state() {
 #[tokio::test]
 async fn holds_100_000_resources() {
     let specs = (0..100_000).map(|i| {
-        let location = if i % 2 == 0 { "us-central1" } else { "europe-west4" };
+        let location = if i % 2 == 0 {
+            "us-central1"
+        } else {
+            "europe-west4"
+        };
         ResourceSpec::new(
             format!("projects/p/locations/{location}/pipelineJobs/j{i:06}"),
             State::Running,

@@ -102,3 +102,7 @@ pub use state::FakeState;
 
 /// How long a cancelled resource stays CANCELLING when neither it nor the fake says otherwise.
 pub const DEFAULT_CANCEL_DELAY: Duration = Duration::from_millis(500);
+
+/// How long [`FakeHandle::shutdown`] (and the standalone fake on SIGINT/SIGTERM) lets calls in
+/// flight finish before dropping them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
