@@ -368,6 +368,12 @@ async fn unserved_methods_are_unimplemented() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
+    assert_eq!(
+        RpcStatus::decode(err.details()).unwrap().code,
+        Code::Unimplemented as i32
+    );
+    assert_eq!(fake.calls()[0].rpc, "BatchCancelPipelineJobs");
+    assert_eq!(fake.calls()[0].target, LOCATION);
 }
 
 #[tokio::test]
