@@ -64,13 +64,20 @@ impl CallRecord {
             "rpc": self.rpc,
             "target": self.target,
             "headers": headers,
-            "deadline_ms": self.deadline.map(|d| d.as_millis()),
+            "deadline_ms": self.deadline.map(|d| saturating_u64(d.as_millis())),
             "code": code_name(self.code),
-            "duration_us": self.duration.as_micros(),
-            "at_unix_ms": self.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis(),
+            "duration_us": saturating_u64(self.duration.as_micros()),
+            "at_unix_ms": saturating_u64(
+                self.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
+            ),
         })
         .to_string()
     }
+}
+
+/// JSON numbers above `u64::MAX` would make `json!` fail; no real duration gets there.
+fn saturating_u64(n: u128) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// Where records go: memory (for [`calls`](super::FakeHandle::calls)) and/or a JSON-lines file.
