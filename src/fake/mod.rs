@@ -94,7 +94,6 @@ pub use calllog::{AUTHORIZATION_SHOWN_CHARS, CallRecord};
 pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::FakeError;
 pub use faults::FaultRule;
-pub use names::ResourceKind;
 pub use scenario::{CancelOutcome, ErrorSpec, ResourceSpec, Scenario};
 pub use server::{FakeHandle, FakeVertex, FakeVertexBuilder};
 pub use standalone::{StandaloneOptions, run_standalone};
