@@ -19,6 +19,10 @@ use super::rpc::{Rpc, code_name};
 /// How many characters of the `authorization` value the log keeps.
 pub const AUTHORIZATION_SHOWN_CHARS: usize = 12;
 
+/// The server's deadline timer starts a moment before the log's clock, so an abandoned call
+/// within this of its deadline counts as having run out of time.
+const DEADLINE_SLACK: Duration = Duration::from_millis(5);
+
 /// One call the fake answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {
@@ -64,13 +68,20 @@ impl CallRecord {
             "rpc": self.rpc,
             "target": self.target,
             "headers": headers,
-            "deadline_ms": self.deadline.map(|d| d.as_millis()),
+            "deadline_ms": self.deadline.map(|d| saturating_u64(d.as_millis())),
             "code": code_name(self.code),
-            "duration_us": self.duration.as_micros(),
-            "at_unix_ms": self.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis(),
+            "duration_us": saturating_u64(self.duration.as_micros()),
+            "at_unix_ms": saturating_u64(
+                self.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
+            ),
         })
         .to_string()
     }
+}
+
+/// JSON numbers above `u64::MAX` would make `json!` fail; no real duration gets there.
+fn saturating_u64(n: u128) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// Where records go: memory (for [`calls`](super::FakeHandle::calls)) and/or a JSON-lines file.
@@ -197,7 +208,7 @@ impl Drop for CallGuard {
             .pending
             .as_ref()
             .and_then(|(_, r)| r.deadline)
-            .is_some_and(|d| self.started.elapsed() >= d);
+            .is_some_and(|d| self.started.elapsed() + DEADLINE_SLACK >= d);
         self.write(if expired {
             Code::DeadlineExceeded
         } else {

@@ -5,6 +5,7 @@
 //! method; the call is logged whatever happens. Keeping it in one place is what lets the three
 //! service impls stay one-liners.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,13 +25,23 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// Everything a served call needs: the resources, the configuration and the log.
-#[derive(Debug)]
 pub(crate) struct Core {
     pub(crate) store: FakeState,
     pub(crate) token: Option<String>,
     pub(crate) cancel_delay: Duration,
     pub(crate) faults: Vec<ArmedFault>,
     pub(crate) log: Arc<CallLog>,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("resources", &self.store.len())
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("cancel_delay", &self.cancel_delay)
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The query of a List, whichever service it came to.
@@ -215,4 +226,23 @@ fn unauthenticated(rpc: Rpc, reason: &str, message: &str) -> Status {
         d
     };
     Status::with_error_details(Code::Unauthenticated, message, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let core = Core {
+            store: FakeState::new(),
+            token: Some("ya29.secret".into()),
+            cancel_delay: Duration::ZERO,
+            faults: Vec::new(),
+            log: Arc::new(CallLog::default()),
+        };
+        let shown = format!("{core:?}");
+        assert!(!shown.contains("ya29"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
 }

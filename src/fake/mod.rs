@@ -94,7 +94,6 @@ pub use calllog::{AUTHORIZATION_SHOWN_CHARS, CallRecord};
 pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::FakeError;
 pub use faults::FaultRule;
-pub use names::ResourceKind;
 pub use scenario::{CancelOutcome, ErrorSpec, ResourceSpec, Scenario};
 pub use server::{FakeHandle, FakeVertex, FakeVertexBuilder};
 pub use standalone::{StandaloneOptions, run_standalone};
@@ -102,3 +101,7 @@ pub use state::FakeState;
 
 /// How long a cancelled resource stays CANCELLING when neither it nor the fake says otherwise.
 pub const DEFAULT_CANCEL_DELAY: Duration = Duration::from_millis(500);
+
+/// How long [`FakeHandle::shutdown`] (and the standalone fake on SIGINT/SIGTERM) lets calls in
+/// flight finish before dropping them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);

@@ -18,10 +18,12 @@ pub(crate) enum Rpc {
     GetOperation,
     ListOperations,
     DeleteOperation,
+    /// Kept in the protos but not served: answered UNIMPLEMENTED, yet logged and faultable.
+    BatchCancelPipelineJobs,
 }
 
 /// Every served RPC, in discriminant order.
-pub(crate) const ALL_RPCS: [Rpc; 10] = [
+pub(crate) const ALL_RPCS: [Rpc; 11] = [
     Rpc::CancelPipelineJob,
     Rpc::GetPipelineJob,
     Rpc::ListPipelineJobs,
@@ -32,10 +34,11 @@ pub(crate) const ALL_RPCS: [Rpc; 10] = [
     Rpc::GetOperation,
     Rpc::ListOperations,
     Rpc::DeleteOperation,
+    Rpc::BatchCancelPipelineJobs,
 ];
 
 /// `(short name, full gRPC path)` per [`Rpc`], in discriminant order.
-const RPC_TABLE: [(&str, &str); 10] = [
+const RPC_TABLE: [(&str, &str); 11] = [
     (
         "CancelPipelineJob",
         "/google.cloud.aiplatform.v1.PipelineService/CancelPipelineJob",
@@ -75,6 +78,10 @@ const RPC_TABLE: [(&str, &str); 10] = [
     (
         "DeleteOperation",
         "/google.longrunning.Operations/DeleteOperation",
+    ),
+    (
+        "BatchCancelPipelineJobs",
+        "/google.cloud.aiplatform.v1.PipelineService/BatchCancelPipelineJobs",
     ),
 ];
 
@@ -176,7 +183,7 @@ mod tests {
             assert_eq!(Rpc::named(rpc.short()), Some(rpc));
             assert_eq!(Rpc::named(&rpc.path()[1..]), Some(rpc));
         }
-        assert_eq!(Rpc::named("BatchCancelPipelineJobs"), None);
+        assert_eq!(Rpc::named("CreatePipelineJob"), None);
         assert_eq!(
             Rpc::CancelNasJob.dotted(),
             "google.cloud.aiplatform.v1.JobService.CancelNasJob"

@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use super::DEFAULT_CANCEL_DELAY;
 use super::calllog::{CallLog, CallRecord};
 use super::dispatch::Core;
 use super::error::FakeError;
@@ -23,6 +22,7 @@ use super::faults::{ArmedFault, FaultRule};
 use super::scenario::{ResourceSpec, Scenario};
 use super::services::FakeServices;
 use super::state::FakeState;
+use super::{DEFAULT_CANCEL_DELAY, SHUTDOWN_GRACE};
 use crate::State;
 use crate::proto::google::cloud::aiplatform::v1::job_service_server::JobServiceServer;
 use crate::proto::google::cloud::aiplatform::v1::pipeline_service_server::PipelineServiceServer;
@@ -274,7 +274,8 @@ impl FakeHandle {
         self.core.store.insert(spec)
     }
 
-    /// Stops accepting calls, lets calls in flight finish, and waits until the port is closed.
+    /// Stops accepting calls, lets calls in flight finish for up to [`SHUTDOWN_GRACE`], then
+    /// drops the rest, and returns once the port is closed.
     ///
     /// # Errors
     /// [`FakeError::Serve`] if the server had failed.
@@ -282,14 +283,19 @@ impl FakeHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => match task.await {
-                Ok(result) => result.map_err(FakeError::Serve),
-                // The task only ends by panicking or being aborted; either way the port is
-                // closed, which is what the caller waits for.
-                Err(_) => Ok(()),
-            },
-            None => Ok(()),
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(Ok(result)) => result.map_err(FakeError::Serve),
+            // The task only fails to join by panicking; its listener is gone either way.
+            Ok(Err(_)) => Ok(()),
+            // A peer that never acknowledges the GOAWAY must not keep the fake alive.
+            Err(_) => {
+                task.abort();
+                let _ = task.await;
+                Ok(())
+            }
         }
     }
 }

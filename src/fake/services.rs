@@ -1,16 +1,17 @@
 //! The three gRPC services, as thin typed wrappers over [`Core`](super::dispatch::Core), and the
 //! conversion of a stored resource into the message each kind is read as.
 //!
-//! Methods not implemented here answer UNIMPLEMENTED through the generated default stubs, as a
-//! Google endpoint that does not serve them would.
+//! BatchCancelPipelineJobs, the one kept RPC the fake does not serve, answers UNIMPLEMENTED
+//! through the same path (so it is logged, faultable and carries a `google.rpc.Status`), as a
+//! Google endpoint that does not serve a method would.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use prost::Name;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
-use super::dispatch::{Core, ListQuery};
+use super::dispatch::{Core, ListQuery, error};
 use super::names::ResourceKind;
 use super::rpc::Rpc;
 use super::state::{View, enum_value};
@@ -81,6 +82,21 @@ impl PipelineService for FakeServices {
                     })
                 },
             )
+            .await
+    }
+
+    async fn batch_cancel_pipeline_jobs(
+        &self,
+        r: Request<v1::BatchCancelPipelineJobsRequest>,
+    ) -> Answer<lro::Operation> {
+        let unserved = |_: &Core, _| {
+            Err(error(
+                Code::Unimplemented,
+                "The fake does not serve BatchCancelPipelineJobs.",
+            ))
+        };
+        (self.core)
+            .serve(Rpc::BatchCancelPipelineJobs, r, |q| &q.parent, unserved)
             .await
     }
 }
