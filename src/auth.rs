@@ -350,8 +350,12 @@ pub(crate) enum TokenCache {
     None,
     /// A fixed header.
     Static(AsciiMetadataValue),
-    /// A header refreshed by a background task, which exits once every receiver is gone.
-    Refreshing(watch::Receiver<Published>),
+    /// A header refreshed by a background task, which exits once every receiver is gone (or
+    /// when stopped).
+    Refreshing {
+        rx: watch::Receiver<Published>,
+        task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    },
 }
 
 /// What the refresh task publishes.
@@ -379,7 +383,7 @@ impl fmt::Debug for TokenCache {
         let kind = match self {
             Self::None => "None",
             Self::Static(_) => "Static([redacted])",
-            Self::Refreshing(_) => "Refreshing([redacted])",
+            Self::Refreshing { .. } => "Refreshing([redacted])",
         };
         f.write_str(kind)
     }
@@ -389,8 +393,38 @@ impl TokenCache {
     /// Spawns the refresh task for `source`; the first fetch starts at once.
     pub(crate) fn refreshing(source: Arc<dyn TokenSource>) -> Self {
         let (tx, rx) = watch::channel(Published::default());
-        tokio::spawn(refresh_loop(source, tx));
-        Self::Refreshing(rx)
+        let task = tokio::spawn(refresh_loop(source, tx));
+        Self::Refreshing {
+            rx,
+            task: Arc::new(std::sync::Mutex::new(Some(task))),
+        }
+    }
+
+    /// Ends the refresh task now rather than when the last receiver goes.
+    pub(crate) async fn stop(&self) {
+        if let Self::Refreshing { task, .. } = self {
+            let handle = task.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(handle) = handle {
+                handle.abort();
+                // A cancelled task's JoinError only says it was cancelled: nothing to report.
+                let _ = handle.await;
+            }
+        }
+    }
+
+    /// The `authorization` value right now, never waiting (for synchronous interceptors).
+    pub(crate) fn current(&self) -> Result<Option<AsciiMetadataValue>, Error> {
+        match self {
+            Self::None => Ok(None),
+            Self::Static(header) => Ok(Some(header.clone())),
+            Self::Refreshing { rx, .. } => rx
+                .borrow()
+                .token
+                .as_ref()
+                .filter(|t| t.is_valid())
+                .map(|t| Some(t.header.clone()))
+                .ok_or_else(|| auth_error("no valid access token yet; one is being fetched")),
+        }
     }
 
     /// Whether calls carry a token.
@@ -403,7 +437,7 @@ impl TokenCache {
         match self {
             Self::None => Ok(None),
             Self::Static(header) => Ok(Some(header.clone())),
-            Self::Refreshing(rx) => {
+            Self::Refreshing { rx, .. } => {
                 if let Some(token) = rx.borrow().token.as_ref().filter(|t| t.is_valid()) {
                     return Ok(Some(token.header.clone()));
                 }

@@ -1,35 +1,103 @@
-//! One tonic [`Channel`] per endpoint, created on first use and shared by every clone of a
-//! client.
+//! One gRPC channel per endpoint, created on first use and shared by every clone of a client.
 //!
-//! Channels connect lazily and reconnect by themselves, so creating one never blocks and a
-//! restarted server is reached again without help. The map is read on every call, so a lookup
-//! takes a shard read lock only, never held across an await.
+//! By default a channel is a lazily connected tonic [`Channel`] that reconnects by itself, so
+//! creating one never blocks and a restarted server is reached again without help. Callers that
+//! run their own stack (a service mesh, custom connectors, load balancing) supply the service per
+//! endpoint instead, and may wrap either kind in tower layers; both end up as one boxed service
+//! type, [`GrpcChannel`]. The map is read on every call, so a lookup takes a shard read lock
+//! only, never held across an await.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
+use tonic::body::Body;
 use tonic::transport::{Channel, ClientTlsConfig};
+use tower::util::BoxCloneSyncService;
 
 use crate::endpoint::Endpoint;
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 
 /// Defaults follow Google's client libraries where they state one.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
 
+/// The service every call goes through: a tonic [`Channel`] or a caller's own, with any layers.
+pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, ChannelError>;
+
+/// A failure below gRPC (connect, TLS, a layer's own error), with its cause as `source`.
+///
+/// A concrete type rather than a bare boxed error: tonic's stubs need `Into<StdError>` for every
+/// lifetime, which a `Box<dyn Error>` alias does not give inside spawned futures.
+#[derive(Debug)]
+pub struct ChannelError(BoxError);
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for ChannelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Makes the channel for an endpoint (the caller-supplied alternative to tonic's own).
+pub(crate) type ChannelFactory = Arc<dyn Fn(&Endpoint) -> GrpcChannel + Send + Sync>;
+
+/// Wraps a channel in one caller layer.
+pub(crate) type LayerFn = Arc<dyn Fn(GrpcChannel) -> GrpcChannel + Send + Sync>;
+
+/// Boxes any tonic-compatible service into a [`GrpcChannel`].
+pub(crate) fn box_channel<S>(service: S) -> GrpcChannel
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    GrpcChannel::new(tower::ServiceExt::map_err(service, boxed_error::<S::Error>))
+}
+
+fn boxed_error<E: Into<BoxError>>(error: E) -> ChannelError {
+    ChannelError(error.into())
+}
+
 /// How channels are made.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ChannelSettings {
     pub(crate) connect_timeout: Duration,
     pub(crate) keep_alive: Option<Duration>,
     pub(crate) connections_per_endpoint: usize,
     pub(crate) user_agent: String,
+    pub(crate) factory: Option<ChannelFactory>,
+    /// Applied in order: the first added is the outermost.
+    pub(crate) layers: Vec<LayerFn>,
+}
+
+impl fmt::Debug for ChannelSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelSettings")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("keep_alive", &self.keep_alive)
+            .field("connections_per_endpoint", &self.connections_per_endpoint)
+            .field("user_agent", &self.user_agent)
+            .field("custom_channel", &self.factory.is_some())
+            .field("layers", &self.layers.len())
+            .finish()
+    }
 }
 
 /// The channels of one client, keyed by endpoint.
 #[derive(Debug)]
 pub(crate) struct ChannelPool {
-    channels: DashMap<Endpoint, Channel>,
+    channels: DashMap<Endpoint, GrpcChannel>,
     settings: ChannelSettings,
 }
 
@@ -42,16 +110,30 @@ impl ChannelPool {
     }
 
     /// The channel for `endpoint`, created (unconnected) on first use.
-    pub(crate) fn get(&self, endpoint: &Endpoint) -> Result<Channel, Error> {
+    pub(crate) fn get(&self, endpoint: &Endpoint) -> Result<GrpcChannel, Error> {
         if let Some(channel) = self.channels.get(endpoint) {
             return Ok(channel.clone());
         }
-        let channel = self.connect_lazy(endpoint)?;
+        let channel = match &self.settings.factory {
+            Some(factory) => factory(endpoint),
+            None => box_channel(self.connect_lazy(endpoint)?),
+        };
+        let channel = self
+            .settings
+            .layers
+            .iter()
+            .rev()
+            .fold(channel, |inner, layer| layer(inner));
         Ok(self
             .channels
             .entry(endpoint.clone())
             .or_insert(channel)
             .clone())
+    }
+
+    /// Drops every channel; connections close once in-flight calls finish.
+    pub(crate) fn clear(&self) {
+        self.channels.clear();
     }
 
     fn connect_lazy(&self, endpoint: &Endpoint) -> Result<Channel, Error> {

@@ -273,6 +273,7 @@ fn is_transport_failure(status: &tonic::Status) -> bool {
     matches!(status.code(), Code::Unavailable | Code::Unknown)
         && chain(status).skip(1).any(|e| {
             e.is::<tonic::transport::Error>()
+                || e.is::<crate::channel::ChannelError>()
                 || e.is::<tonic::ConnectError>()
                 || e.is::<std::io::Error>()
         })

@@ -1,18 +1,24 @@
 //! Configuration, validated once in [`ClientBuilder::build`], and the [`Client`] it yields.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
+use tonic::body::Body;
 use tonic::metadata::AsciiMetadataValue;
 
-use crate::auth::{Credentials, TokenCache};
-use crate::channel::{ChannelPool, ChannelSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE};
+use crate::auth::Credentials;
+use crate::channel::{
+    ChannelFactory, ChannelPool, ChannelSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE,
+    GrpcChannel, LayerFn, box_channel,
+};
 use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
-use crate::error::{Error, Result};
+use crate::error::{BoxError, Error, Result};
 use crate::retry::{Retrier, RetryConfig};
 
 use super::call::Route;
+use super::raw::CallHeaders;
 
 /// Per-attempt timeout, as in Google's service config for long-running calls.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,7 +27,6 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const TONIC_VERSION: &str = "0.14";
 
 /// Builds a [`Client`]; every option is checked in [`build`](Self::build), before any call.
-#[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
     credentials: Credentials,
@@ -35,6 +40,24 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     keep_alive: Option<Duration>,
     connections_per_endpoint: usize,
+    channel_factory: Option<ChannelFactory>,
+    layers: Vec<LayerFn>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("universe_domain", &self.universe_domain)
+            .field("quota_project", &self.quota_project)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("retry", &self.retry)
+            .field("custom_channel", &self.channel_factory.is_some())
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -51,6 +74,8 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             keep_alive: Some(DEFAULT_KEEP_ALIVE),
             connections_per_endpoint: 1,
+            channel_factory: None,
+            layers: Vec::new(),
         }
     }
 }
@@ -124,6 +149,59 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every call through `service` (your own channel, mesh sidecar, ...), which leads to
+    /// `url`; auth, headers, retry and errors stay this crate's. The plaintext rules apply to
+    /// `url`: an `http://` non-loopback URL is refused, so no token goes out in the clear.
+    pub fn channel<S>(self, url: impl Into<String>, service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let channel = box_channel(service);
+        self.endpoint(url)
+            .channel_resolver(move |_| channel.clone())
+    }
+
+    /// Makes the channel for each resolved endpoint with `resolve` instead of connecting with
+    /// tonic (called once per endpoint; the result is reused).
+    pub fn channel_resolver<F, S>(mut self, resolve: F) -> Self
+    where
+        F: Fn(&Endpoint) -> S + Send + Sync + 'static,
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        self.channel_factory = Some(Arc::new(move |endpoint| box_channel(resolve(endpoint))));
+        self
+    }
+
+    /// Wraps every channel in a tower layer (concurrency or rate limits, timeouts, metrics ...).
+    /// The first layer added is the outermost; each sees every attempt of every call.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<GrpcChannel> + Send + Sync + 'static,
+        L::Service: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<Body>>>::Error: Into<BoxError>,
+        <L::Service as tower::Service<http::Request<Body>>>::Future: Send + 'static,
+    {
+        self.layers
+            .push(Arc::new(move |inner| box_channel(layer.layer(inner))));
+        self
+    }
+
     /// Validates everything and starts the token cache.
     ///
     /// # Errors
@@ -150,17 +228,22 @@ impl ClientBuilder {
             keep_alive: self.keep_alive,
             connections_per_endpoint: self.connections_per_endpoint,
             user_agent,
+            factory: self.channel_factory,
+            layers: self.layers,
         });
         Ok(Client {
             inner: Arc::new(Inner {
                 resolver,
                 channels,
                 routes: Default::default(),
-                tokens,
+                headers: CallHeaders {
+                    tokens,
+                    api_client,
+                    user_project,
+                },
                 retrier: Retrier::new(self.retry),
                 attempt_timeout: self.attempt_timeout,
-                api_client,
-                user_project,
+                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -248,16 +331,28 @@ pub(super) struct Inner {
     pub(super) channels: ChannelPool,
     /// Resolved routes by service then location: one map read per call.
     pub(super) routes: [DashMap<Box<str>, Route>; 2],
-    pub(super) tokens: TokenCache,
+    pub(super) headers: CallHeaders,
     pub(super) retrier: Retrier,
     pub(super) attempt_timeout: Duration,
-    pub(super) api_client: AsciiMetadataValue,
-    pub(super) user_project: Option<AsciiMetadataValue>,
+    /// Set by [`Client::shutdown`]: later calls fail instead of reconnecting.
+    pub(super) closed: AtomicBool,
 }
 
 impl Client {
     /// Starts configuring a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// Stops this client and every clone of it: the token refresh task ends, channels close
+    /// once in-flight calls finish, and later calls fail with [`Error::InvalidConfig`].
+    /// Dropping the last clone has the same effect without the wait.
+    pub async fn shutdown(&self) {
+        self.inner.closed.store(true, Ordering::Relaxed);
+        for routes in &self.inner.routes {
+            routes.clear();
+        }
+        self.inner.channels.clear();
+        self.inner.headers.tokens.stop().await;
     }
 }

@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::Channel;
 use tracing::Instrument;
 
+use crate::channel::GrpcChannel;
 use crate::endpoint::{Endpoint, check_plaintext};
 use crate::error::{Error, Result};
 use crate::name::Service;
 
 use super::builder::Client;
+use super::raw::routing_header;
 
 /// A gRPC method, named as OpenTelemetry's `rpc.service` / `rpc.method` want it.
 #[derive(Debug)]
@@ -37,11 +37,39 @@ pub(crate) struct CallSite<'a> {
     pub(crate) limiter: Option<&'a RegionLimiter>,
 }
 
+/// Runs one attempt, recording it as OpenTelemetry's `rpc.client.duration` (milliseconds) with
+/// the method, status code and attempt number, when the `metrics` feature is on.
+#[cfg(feature = "metrics")]
+async fn measured<T>(rpc: &Rpc, attempt: u32, one: impl Future<Output = Result<T>>) -> Result<T> {
+    let started = tokio::time::Instant::now();
+    let result = one.await;
+    let code = result
+        .as_ref()
+        .err()
+        .and_then(Error::code)
+        .unwrap_or(tonic::Code::Ok);
+    let labels = [
+        ("rpc.system", "grpc".to_owned()),
+        ("rpc.service", rpc.service.to_owned()),
+        ("rpc.method", rpc.method.to_owned()),
+        ("rpc.grpc.status_code", (code as i32).to_string()),
+        ("vertex_cancel.attempt", attempt.to_string()),
+    ];
+    metrics::histogram!("rpc.client.duration", &labels)
+        .record(started.elapsed().as_secs_f64() * 1000.0);
+    result
+}
+
+#[cfg(not(feature = "metrics"))]
+async fn measured<T>(_: &Rpc, _: u32, one: impl Future<Output = Result<T>>) -> Result<T> {
+    one.await
+}
+
 /// A resolved endpoint and its channel.
 #[derive(Debug, Clone)]
 pub(crate) struct Route {
-    endpoint: Endpoint,
-    channel: Channel,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) channel: GrpcChannel,
 }
 
 /// A client-side request rate per (service, location): Vertex AI's quota is per region.
@@ -58,13 +86,6 @@ impl RegionLimiter {
     }
 }
 
-/// Characters left as they are in `x-goog-request-params` values (RFC 3986 unreserved).
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 impl Client {
     /// Runs one RPC with retries. `send` invokes the generated stub on a channel.
     pub(crate) async fn call<Req, Resp, Fut>(
@@ -73,7 +94,7 @@ impl Client {
         site: CallSite<'_>,
         message: Req,
         attempts: Option<&AtomicU32>,
-        send: impl Fn(Channel, tonic::Request<Req>) -> Fut,
+        send: impl Fn(GrpcChannel, tonic::Request<Req>) -> Fut,
     ) -> Result<Resp>
     where
         Req: Clone,
@@ -97,12 +118,13 @@ impl Client {
         let result = self
             .inner
             .retrier
-            .run(|_| {
+            .run(|attempt| {
                 counter.fetch_add(1, Ordering::Relaxed);
                 if let Some(shared) = attempts {
                     shared.fetch_add(1, Ordering::Relaxed);
                 }
-                self.attempt(&route, &routing, &site, message.clone(), &send)
+                let one = self.attempt(&route, &routing, &site, message.clone(), &send);
+                measured(rpc, attempt, one)
             })
             .instrument(span.clone())
             .await;
@@ -123,7 +145,7 @@ impl Client {
         routing: &AsciiMetadataValue,
         site: &CallSite<'_>,
         message: Req,
-        send: &impl Fn(Channel, tonic::Request<Req>) -> Fut,
+        send: &impl Fn(GrpcChannel, tonic::Request<Req>) -> Fut,
     ) -> Result<Resp>
     where
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
@@ -154,53 +176,33 @@ impl Client {
         message: Req,
         routing: &AsciiMetadataValue,
     ) -> Result<tonic::Request<Req>> {
-        let inner = &self.inner;
+        let headers = &self.inner.headers;
+        let token = headers.tokens.authorization().await?;
         let mut request = tonic::Request::new(message);
-        request.set_timeout(inner.attempt_timeout);
-        let headers = request.metadata_mut();
-        if let Some(token) = inner.tokens.authorization().await? {
-            headers.insert("authorization", token);
-        }
-        headers.insert("x-goog-request-params", routing.clone());
-        headers.insert("x-goog-api-client", inner.api_client.clone());
-        if let Some(project) = &inner.user_project {
-            headers.insert("x-goog-user-project", project.clone());
-        }
+        request.set_timeout(self.inner.attempt_timeout);
+        headers.apply(request.metadata_mut(), token);
+        request
+            .metadata_mut()
+            .insert("x-goog-request-params", routing.clone());
         Ok(request)
     }
 
     /// The endpoint and channel for a location, resolved and checked once, then cached.
-    fn route(&self, service: Service, location: &str) -> Result<Route> {
+    pub(crate) fn route(&self, service: Service, location: &str) -> Result<Route> {
+        if self.inner.closed.load(Ordering::Relaxed) {
+            return Err(Error::InvalidConfig {
+                reason: "the client was shut down".into(),
+            });
+        }
         let routes = &self.inner.routes[service as usize];
         if let Some(route) = routes.get(location) {
             return Ok(route.clone());
         }
         let endpoint = self.inner.resolver.resolve(service, location)?;
-        check_plaintext(&endpoint, self.inner.tokens.sends_token())?;
+        check_plaintext(&endpoint, self.inner.headers.tokens.sends_token())?;
         let channel = self.inner.channels.get(&endpoint)?;
         let route = Route { endpoint, channel };
         routes.insert(location.into(), route.clone());
         Ok(route)
-    }
-}
-
-/// `name=projects%2Fp%2F...`: Google routes regional calls by this header.
-fn routing_header(param: &str, resource: &str) -> AsciiMetadataValue {
-    let value = format!("{param}={}", utf8_percent_encode(resource, UNRESERVED));
-    // Percent-encoding leaves only unreserved ASCII, always a valid header value.
-    AsciiMetadataValue::try_from(value).expect("percent-encoded text is a valid header")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routing_header_is_url_encoded() {
-        let header = routing_header("name", "projects/p/locations/us-central1/pipelineJobs/a b");
-        assert_eq!(
-            header.to_str().unwrap(),
-            "name=projects%2Fp%2Flocations%2Fus-central1%2FpipelineJobs%2Fa%20b"
-        );
     }
 }

@@ -2,14 +2,18 @@
 //!
 //! Split by responsibility: `builder` (configuration), `call` (the one path every RPC takes:
 //! routing, headers, auth, timeout, retry, tracing), `targets` (cancel / get / list per kind),
-//! `wait` (confirming an outcome) and `bulk` (`cancel_many`).
+//! `wait` (confirming an outcome), `bulk` (`cancel_many`) and `raw` (the generated stubs with
+//! this crate's auth, for any other RPC).
 
 mod builder;
 mod bulk;
 mod call;
+mod raw;
 mod targets;
 mod wait;
 
+pub use crate::channel::{ChannelError, GrpcChannel};
 pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::CancelMany;
+pub use raw::{AuthenticatedChannel, CallHeaders, routing_header};
 pub use wait::Wait;

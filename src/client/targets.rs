@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::channel::GrpcChannel;
 use futures::{Stream, TryStreamExt, stream};
-use tonic::transport::Channel;
 
 use crate::error::{Error, Result, RpcError};
 use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Service, Target};
@@ -367,7 +367,7 @@ pub(crate) trait Page: Clone + Send + Sync + 'static {
     fn split(response: Self::Response) -> (Vec<Self::Item>, String);
     /// Invokes the stub.
     fn send(
-        channel: Channel,
+        channel: GrpcChannel,
         request: tonic::Request<Self>,
     ) -> futures::future::BoxFuture<
         'static,
@@ -398,7 +398,7 @@ impl Page for aip::ListPipelineJobsRequest {
         (response.pipeline_jobs, response.next_page_token)
     }
     fn send(
-        channel: Channel,
+        channel: GrpcChannel,
         request: tonic::Request<Self>,
     ) -> futures::future::BoxFuture<
         'static,
@@ -435,7 +435,7 @@ impl Page for aip::ListNasJobsRequest {
         (response.nas_jobs, response.next_page_token)
     }
     fn send(
-        channel: Channel,
+        channel: GrpcChannel,
         request: tonic::Request<Self>,
     ) -> futures::future::BoxFuture<
         'static,
@@ -468,7 +468,7 @@ impl Page for lro::ListOperationsRequest {
         (response.operations, response.next_page_token)
     }
     fn send(
-        channel: Channel,
+        channel: GrpcChannel,
         request: tonic::Request<Self>,
     ) -> futures::future::BoxFuture<
         'static,
