@@ -65,6 +65,30 @@ impl fmt::Debug for AccessToken {
 ///
 /// Only the cache's background task calls [`fetch`](TokenSource::fetch), so an implementation
 /// needs no caching of its own.
+///
+/// # Example: workload identity federation
+/// gcp_auth has no external-account support; any crate (or your own STS exchange) can supply
+/// tokens this way:
+/// ```
+/// use std::time::Duration;
+/// use futures::future::BoxFuture;
+/// use vertex_cancel::{AccessToken, Credentials, TokenSource};
+///
+/// struct Federated; // e.g. holds an STS client and your workload's OIDC token file path
+///
+/// impl TokenSource for Federated {
+///     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, vertex_cancel::error::BoxError>> {
+///         Box::pin(async {
+///             // Exchange the workload's OIDC token at sts.googleapis.com, then (optionally)
+///             // impersonate a service account; return the access token and its lifetime.
+///             Ok(AccessToken::new("ya29.federated", Some(Duration::from_secs(3600))))
+///         })
+///     }
+/// }
+///
+/// let credentials = Credentials::from_provider(Federated);
+/// # let _ = credentials;
+/// ```
 pub trait TokenSource: Send + Sync + 'static {
     /// Fetches a fresh token.
     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>>;

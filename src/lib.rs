@@ -66,6 +66,19 @@
 //! # }
 //! ```
 
+//! # Fitting into your gRPC stack
+//! - [`ClientBuilder::channel`] / [`ClientBuilder::channel_resolver`]: your own tonic channel or
+//!   tower service per endpoint; auth, headers, retry and errors stay this crate's.
+//! - [`ClientBuilder::layer`]: tower layers (limits, timeouts, metrics) around every attempt.
+//! - [`Client::pipeline_service`], [`Client::job_service`], [`Client::operations`]: the
+//!   generated stubs with this crate's auth for any other RPC; set the routing header per
+//!   request with [`client::routing_header`].
+//! - Feature `metrics`: every attempt recorded as `rpc.client.duration` (milliseconds) with
+//!   `rpc.service`, `rpc.method`, `rpc.grpc.status_code` and `vertex_cancel.attempt` labels.
+//! - [`Client::shutdown`], or dropping the last clone, ends the token task and closes channels.
+//!
+//! `examples/grpc_native.rs` shows each against the fake.
+
 pub mod auth;
 mod channel;
 pub mod client;
