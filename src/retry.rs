@@ -6,7 +6,6 @@
 //! Only errors for which [`Error::is_retryable`] holds are retried; every call this crate retries
 //! (cancel, get, list) is idempotent.
 
-
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
