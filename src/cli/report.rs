@@ -190,7 +190,7 @@ impl CancelRow {
             Ok(Outcome::Cancelled { .. }) => String::new(),
             Ok(Outcome::FinishedAnyway { state, error }) => match error {
                 Some(e) => format!("finished {state} ({})", ErrorView::of_status(e).text()),
-                None => format!("finished {state} before the cancel took effect"),
+                None => format!("finished {state}; not cancelled"),
             },
             Ok(Outcome::StillRunning { state }) => format!("still {state} when the wait ended"),
             Ok(_) => String::new(),
