@@ -1,7 +1,7 @@
 //! Where access tokens come from, and the cache that keeps one ready before any call needs it.
 //!
 //! A [`Credentials`] value names the source (Application Default Credentials, a static token, any
-//! [`TokenSource`], or none). The client turns it into a [`TokenCache`]: a background task owns
+//! [`TokenSource`], or none). The client turns it into a token cache: a background task owns
 //! every fetch and publishes the current token on a `watch` channel, refreshing at 80% of the
 //! token's lifetime (and no later than five minutes before expiry), so a call reads a ready header
 //! instead of awaiting a fetch, and concurrent calls never stampede the token endpoint. Tokens never
