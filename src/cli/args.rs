@@ -149,10 +149,10 @@ pub(crate) struct CancelRunArgs {
     #[arg(long)]
     pub(crate) wait: bool,
     /// How long --wait waits, e.g. `90s`, `10m`.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration, requires = "wait")]
     pub(crate) timeout: Duration,
     /// The first delay between polls with --wait (it then doubles, up to 30s).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, requires = "wait")]
     pub(crate) poll_interval: Duration,
     /// Calls in flight at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
