@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::cli::args::{CancelArgs, GlobalArgs, NameArgs};
+use vertex_cancel::Target;
+
+use crate::cli::args::{CancelArgs, GlobalArgs, NameArgs, ServiceArg};
 use crate::cli::connect::{self, Stdin};
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::names::{self, NameContext};
@@ -31,7 +33,7 @@ pub(crate) async fn run(
 pub(crate) fn targets(
     global: &GlobalArgs,
     args: &NameArgs,
-) -> Result<(Vec<vertex_cancel::Target>, Stdin), CliError> {
+) -> Result<(Vec<Target>, Stdin), CliError> {
     let inputs = names::read_names(&args.names)?;
     let context = name_context(global, args.service);
     let targets = context.targets(&inputs, &connect::resolver(global)?)?;
@@ -44,10 +46,7 @@ pub(crate) fn targets(
 }
 
 /// How names are completed and checked, from the global options.
-pub(crate) fn name_context(
-    global: &GlobalArgs,
-    service: Option<crate::cli::args::ServiceArg>,
-) -> NameContext {
+pub(crate) fn name_context(global: &GlobalArgs, service: Option<ServiceArg>) -> NameContext {
     NameContext {
         project: global.project.clone(),
         region: global.region.clone(),

@@ -33,68 +33,73 @@ struct Seed {
 }
 
 fn seeds() -> Vec<Seed> {
-    let seed = |name: &'static str, state, expect| Seed {
-        name,
-        spec: ResourceSpec::new(name.trim_start_matches("//automl.googleapis.com/"), state),
-        expect,
-    };
-    let mut seeds = vec![
+    fn seed(
+        name: &'static str,
+        state: State,
+        expect: &'static str,
+        tune: fn(ResourceSpec) -> ResourceSpec,
+    ) -> Seed {
+        // The fake keeps relative names; the client names AutoML operations in full.
+        let relative = name.trim_start_matches("//automl.googleapis.com/");
+        Seed {
+            name,
+            spec: tune(ResourceSpec::new(relative, state)),
+            expect,
+        }
+    }
+    vec![
         seed(
             "projects/demo/locations/us-central1/pipelineJobs/nightly-train",
             State::Running,
             "cancelled",
+            |s| s.with_display_name("nightly-train"),
         ),
         seed(
             "projects/demo/locations/us-central1/pipelineJobs/eval-sweep",
             State::Running,
             "finished_anyway",
+            |s| {
+                s.with_display_name("eval-sweep")
+                    .with_cancel_outcome(CancelOutcome::Succeeded)
+            },
         ),
         seed(
             "projects/demo/locations/us-central1/pipelineJobs/backfill-2024",
             State::Succeeded,
             "finished_anyway",
+            |s| s.with_display_name("backfill-2024"),
         ),
         seed(
             "projects/demo/locations/europe-west4/nasJobs/search-42",
             State::Running,
             "cancelled",
+            |s| s,
         ),
         seed(
             "projects/demo/locations/europe-west4/nasJobs/search-43",
             State::Running,
             "finished_anyway",
+            |s| s.with_cancel_outcome(CancelOutcome::Failed),
         ),
         seed(
             "projects/demo/locations/us-central1/operations/export-77",
             State::Running,
             "cancelled",
+            |s| s,
         ),
         seed(
             "//automl.googleapis.com/projects/demo/locations/us-central1/operations/import-5",
             State::Running,
             "error",
+            |s| {
+                s.with_fault(
+                    FaultRule::fail(Code::Unimplemented)
+                        .on_methods(["CancelOperation"])
+                        .with_message("this AutoML operation cannot be cancelled"),
+                )
+            },
         ),
-    ];
-    let with = |seed: &mut Seed, f: &dyn Fn(ResourceSpec) -> ResourceSpec| {
-        seed.spec = f(seed.spec.clone());
-    };
-    with(&mut seeds[0], &|s| s.with_display_name("nightly-train"));
-    with(&mut seeds[1], &|s| {
-        s.with_display_name("eval-sweep")
-            .with_cancel_outcome(CancelOutcome::Succeeded)
-    });
-    with(&mut seeds[2], &|s| s.with_display_name("backfill-2024"));
-    with(&mut seeds[4], &|s| {
-        s.with_cancel_outcome(CancelOutcome::Failed)
-    });
-    with(&mut seeds[6], &|s| {
-        s.with_fault(
-            FaultRule::fail(Code::Unimplemented)
-                .on_methods(["CancelOperation"])
-                .with_message("this AutoML operation cannot be cancelled"),
-        )
-    });
-    seeds
+    ]
 }
 
 /// Runs the demo: 0 when every target ended as designed, 1 otherwise.
