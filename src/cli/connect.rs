@@ -1,0 +1,150 @@
+//! Building the one [`Client`] a command uses from the global options: which credentials win,
+//! reading a token without ever taking it as an argument, and the endpoint checks.
+//!
+//! Everything here that can be wrong with the operator's input is found before the first call,
+//! so such mistakes exit 2 with nothing sent.
+
+use std::io::Read;
+use std::path::Path;
+
+use vertex_cancel::{Client, Credentials, Endpoint, EndpointResolver};
+
+use super::args::GlobalArgs;
+use super::exit::CliError;
+
+/// The environment variable holding an access token (read by the CLI, never shown in help).
+pub(crate) const TOKEN_ENV: &str = "VERTEX_CANCEL_ACCESS_TOKEN";
+
+/// Where stdin goes: names and a token cannot both come from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stdin {
+    /// Stdin holds the names.
+    Names,
+    /// Stdin is free.
+    Free,
+}
+
+/// Which credentials the options ask for (token read now, so a bad token file exits 2).
+pub(crate) fn credentials(global: &GlobalArgs, stdin: Stdin) -> Result<Credentials, CliError> {
+    if global.no_auth {
+        return Ok(Credentials::none());
+    }
+    if let Some(path) = &global.access_token_file {
+        let token = read_token_file(path, stdin)?;
+        return Ok(Credentials::static_token(token));
+    }
+    match std::env::var(TOKEN_ENV) {
+        Ok(value) if !value.trim().is_empty() => Ok(Credentials::static_token(check_token(
+            &value,
+            &format!("${TOKEN_ENV}"),
+        )?)),
+        _ => Ok(Credentials::application_default()),
+    }
+}
+
+fn read_token_file(path: &Path, stdin: Stdin) -> Result<String, CliError> {
+    let mut text = String::new();
+    if path == Path::new("-") {
+        if stdin == Stdin::Names {
+            return Err(CliError::usage(
+                "stdin cannot hold both the names (`-`) and the token (--access-token-file -)",
+            ));
+        }
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(CliError::io("reading the access token from stdin"))?;
+        return check_token(&text, "the access token on stdin");
+    }
+    text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::usage(format!(
+            "cannot read access token file {}: {e}",
+            path.display()
+        ))
+    })?;
+    check_token(&text, &format!("access token file {}", path.display()))
+}
+
+/// A token is one printable word; surrounding whitespace (a trailing newline) is dropped. The
+/// message never repeats the token.
+fn check_token(text: &str, what: &str) -> Result<String, CliError> {
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(CliError::usage(format!("{what} is empty")));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CliError::usage(format!(
+            "{what} holds more than one token (whitespace or control characters inside); \
+             expected one access token"
+        )));
+    }
+    Ok(token.to_owned())
+}
+
+/// The resolver the client will use, to check every target before the client exists.
+pub(crate) fn resolver(global: &GlobalArgs) -> Result<EndpointResolver, CliError> {
+    let mut resolver = EndpointResolver::new();
+    if let Some(region) = &global.region {
+        resolver = resolver.with_region(region)?;
+    }
+    if let Some(url) = &global.endpoint {
+        resolver = resolver.with_override(Endpoint::parse(url)?);
+    }
+    Ok(resolver)
+}
+
+/// Builds the client: bad configuration exits 2, a credential source that cannot start 4.
+pub(crate) async fn client(
+    global: &GlobalArgs,
+    credentials: Credentials,
+) -> Result<Client, CliError> {
+    let mut builder = Client::builder()
+        .credentials(credentials)
+        .user_agent_suffix(format!("vertex-cancel-cli/{}", env!("CARGO_PKG_VERSION")));
+    if let Some(url) = &global.endpoint {
+        builder = builder.endpoint(url);
+    }
+    if let Some(region) = &global.region {
+        builder = builder.region(region);
+    }
+    if let Some(project) = &global.quota_project {
+        builder = builder.quota_project(project);
+    }
+    Ok(builder.build().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_trimmed() {
+        assert_eq!(check_token("ya29.abc\n", "t").unwrap(), "ya29.abc");
+    }
+
+    #[test]
+    fn empty_or_multi_word_tokens_are_refused_without_echoing_them() {
+        assert!(
+            check_token(" \n", "t")
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
+        let err = check_token("secret-one\nsecret-two\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+        assert!(matches!(check_token("a b", "t"), Err(CliError::Usage(_))));
+    }
+
+    #[test]
+    fn stdin_cannot_carry_names_and_token() {
+        let err = read_token_file(Path::new("-"), Stdin::Names).unwrap_err();
+        assert!(matches!(err, CliError::Usage(_)));
+    }
+
+    #[test]
+    fn unreadable_token_file_is_bad_input() {
+        let err = read_token_file(Path::new("/nonexistent/token"), Stdin::Free).unwrap_err();
+        assert!(matches!(err, CliError::Usage(_)));
+    }
+}

@@ -1,0 +1,723 @@
+//! The `vertex-cancel` binary end to end: each command spawned as a real process against the
+//! in-process fake, its JSON Lines parsed, its exit code checked for every class, and the fake's
+//! call log used to prove what was (and was not) sent.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tonic::Code;
+use vertex_cancel::State;
+use vertex_cancel::fake::{CancelOutcome, FakeHandle, FakeVertex, FaultRule, ResourceSpec};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vertex-cancel");
+/// A bound on each spawned run, so a hang fails the test instead of stalling CI.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+const JOB: &str = "projects/p/locations/us-central1/pipelineJobs/a";
+const JOB_B: &str = "projects/p/locations/us-central1/pipelineJobs/b";
+const NAS: &str = "projects/p/locations/europe-west4/nasJobs/7";
+const OP: &str = "projects/p/locations/us-central1/operations/9";
+const PARENT: &str = "projects/p/locations/us-central1";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+
+    fn by_name(&self, name: &str) -> Value {
+        self.json()
+            .into_iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no line for {name} in {}", self.stdout))
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("VERTEX_CANCEL_ACCESS_TOKEN")
+        .env_remove("VERTEX_CANCEL_ENDPOINT")
+        .env_remove("RUST_LOG")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run_command(mut cmd: Command, stdin: Option<&str>) -> Run {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().expect("spawn vertex-cancel");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input.as_bytes()).await.unwrap();
+    }
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("vertex-cancel did not finish")
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn cli(args: &[&str]) -> Run {
+    run_command(command(args), None).await
+}
+
+async fn cli_stdin(args: &[&str], stdin: &str) -> Run {
+    run_command(command(args), Some(stdin)).await
+}
+
+/// Runs `args` against `fake` without auth, plus `--json`.
+async fn json_against(fake: &FakeHandle, args: &[&str]) -> Run {
+    let endpoint = fake.endpoint();
+    let mut all = args.to_vec();
+    all.extend(["--endpoint", &endpoint, "--no-auth", "--json"]);
+    cli(&all).await
+}
+
+async fn fake_with(specs: impl IntoIterator<Item = ResourceSpec>) -> FakeHandle {
+    FakeVertex::builder()
+        .cancel_delay(Duration::from_millis(50))
+        .resources(specs)
+        .start()
+        .await
+        .unwrap()
+}
+
+fn running(name: &str) -> ResourceSpec {
+    ResourceSpec::new(name, State::Running)
+}
+
+fn rpcs(fake: &FakeHandle) -> Vec<&'static str> {
+    fake.calls().iter().map(|c| c.rpc).collect()
+}
+
+const WAIT_FAST: [&str; 3] = ["--wait", "--poll-interval", "20ms"];
+
+/// A file in the temp dir, removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(contents: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let path =
+            std::env::temp_dir().join(format!("vertex-cancel-cli-{}-{n}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        Self(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn cancel_one_without_wait_is_requested_and_exits_0() {
+    let fake = fake_with([running(JOB)]).await;
+    let run = json_against(&fake, &["cancel", JOB]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.by_name(JOB);
+    assert_eq!(line["outcome"], "requested");
+    assert_eq!(line["kind"], "pipeline-job");
+    assert_eq!(line["service"], "aiplatform");
+    assert!(line["state"].is_null() && line["error"].is_null());
+    assert_eq!(rpcs(&fake), ["CancelPipelineJob"]);
+}
+
+#[tokio::test]
+async fn cancel_many_kinds_with_wait_are_cancelled_and_exit_0() {
+    let fake = fake_with([running(JOB), running(NAS), running(OP)]).await;
+    let full_op = format!("//aiplatform.googleapis.com/{OP}");
+    let mut args = vec!["cancel", JOB, NAS, &full_op];
+    args.extend(WAIT_FAST);
+    let run = json_against(&fake, &args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json().len(), 3);
+    for (name, kind) in [(JOB, "pipeline-job"), (NAS, "nas-job"), (OP, "operation")] {
+        let line = run.by_name(name);
+        assert_eq!(line["outcome"], "cancelled", "{line}");
+        assert_eq!(line["state"], "CANCELLED");
+        assert_eq!(line["kind"], kind);
+        assert_eq!(line["resource_error"]["code"], "CANCELLED");
+        assert_eq!(fake.state_of(name), Some(State::Cancelled));
+    }
+}
+
+#[tokio::test]
+async fn names_are_read_from_stdin() {
+    let fake = fake_with([running(JOB), running(JOB_B)]).await;
+    let endpoint = fake.endpoint();
+    let input = format!("# tonight's runaways\n{JOB}\n\n  {JOB_B}  \n");
+    let run = cli_stdin(
+        &[
+            "cancel",
+            "-",
+            "--endpoint",
+            &endpoint,
+            "--no-auth",
+            "--json",
+        ],
+        &input,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut targets: Vec<String> = fake.calls().iter().map(|c| c.target.clone()).collect();
+    targets.sort();
+    assert_eq!(targets, [JOB, JOB_B]);
+}
+
+#[tokio::test]
+async fn finished_anyway_exits_3_with_wait_and_0_without() {
+    let spec = running(JOB).with_cancel_outcome(CancelOutcome::Succeeded);
+    let fake = fake_with([spec.clone()]).await;
+    let mut args = vec!["cancel", JOB];
+    args.extend(WAIT_FAST);
+    let run = json_against(&fake, &args).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let line = run.by_name(JOB);
+    assert_eq!(line["outcome"], "finished_anyway");
+    assert_eq!(line["state"], "SUCCEEDED");
+
+    // Already SUCCEEDED now: without --wait only errors count.
+    let run = json_against(&fake, &["cancel", JOB]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.by_name(JOB)["outcome"], "finished_anyway");
+}
+
+#[tokio::test]
+async fn still_running_after_the_timeout_exits_3() {
+    let fake = fake_with([running(JOB).with_cancel_outcome(CancelOutcome::Stuck)]).await;
+    let mut args = vec!["cancel", JOB, "--timeout", "300ms"];
+    args.extend(WAIT_FAST);
+    let run = json_against(&fake, &args).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let line = run.by_name(JOB);
+    assert_eq!(line["outcome"], "still_running");
+    assert_eq!(line["state"], "CANCELLING");
+}
+
+#[tokio::test]
+async fn not_found_exits_1() {
+    let fake = fake_with([running(JOB)]).await;
+    let run = json_against(&fake, &["cancel", JOB, JOB_B]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.by_name(JOB)["outcome"], "requested");
+    let missing = run.by_name(JOB_B);
+    assert_eq!(missing["outcome"], "error");
+    assert_eq!(missing["error"]["code"], "NOT_FOUND");
+    assert!(missing["error"]["message"].as_str().unwrap().len() > 3);
+}
+
+#[tokio::test]
+async fn permission_denied_exits_4_and_outranks_other_errors() {
+    let denied = running(JOB).with_fault(FaultRule::fail(Code::PermissionDenied));
+    let fake = fake_with([denied]).await;
+    let run = json_against(&fake, &["cancel", JOB, JOB_B]).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.by_name(JOB)["error"]["code"], "PERMISSION_DENIED");
+    assert_eq!(run.by_name(JOB_B)["error"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn tokens_from_file_and_env_are_sent_and_a_wrong_one_exits_4() {
+    let fake = FakeVertex::builder()
+        .token("right-token")
+        .pipeline_job(JOB, State::Running)
+        .pipeline_job(JOB_B, State::Running)
+        .start()
+        .await
+        .unwrap();
+    let endpoint = fake.endpoint();
+
+    let wrong = TempFile::new("wrong-token\n");
+    let args = [
+        "cancel",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        wrong.path(),
+    ];
+    let run = cli(&args).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stdout.contains("UNAUTHENTICATED"), "{run:?}");
+
+    let right = TempFile::new("right-token\n");
+    let args = [
+        "cancel",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        right.path(),
+    ];
+    let run = cli(&args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let mut cmd = command(&["cancel", JOB_B, "--endpoint", &endpoint, "-vvv"]);
+    cmd.env("VERTEX_CANCEL_ACCESS_TOKEN", "right-token");
+    let run = run_command(cmd, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.stdout.contains("right-token") && !run.stderr.contains("right-token"),
+        "the token was printed: {run:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_names_exit_2_and_send_nothing() {
+    let fake = fake_with([running(JOB)]).await;
+    let run = json_against(&fake, &["cancel", JOB, "projects/p/pipelineJobs/x", "42"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("name 2") && run.stderr.contains("name 3"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("bare id"), "{run:?}");
+    assert!(run.stdout.is_empty());
+
+    // --service automl on a job, a region the name is not in, `-` with nothing on stdin.
+    let run = json_against(&fake, &["cancel", JOB, "--service", "automl"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = json_against(&fake, &["cancel", JOB, "--region", "europe-west4"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let endpoint = fake.endpoint();
+    let run = cli_stdin(&["cancel", "-", "--endpoint", &endpoint, "--no-auth"], "\n").await;
+    assert_eq!(run.code, 2, "{run:?}");
+
+    assert!(fake.calls().is_empty(), "sent: {:?}", rpcs(&fake));
+}
+
+#[tokio::test]
+async fn bad_token_input_and_insecure_endpoints_exit_2_before_any_call() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let empty = TempFile::new("\n");
+    let two = TempFile::new("one\ntwo\n");
+    for file in [&empty, &two] {
+        let run = cli(&[
+            "cancel",
+            JOB,
+            "--endpoint",
+            &endpoint,
+            "--access-token-file",
+            file.path(),
+        ])
+        .await;
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(!run.stderr.contains("two"), "token text echoed: {run:?}");
+    }
+    let token = TempFile::new("t0ken");
+    let remote = [
+        "cancel",
+        JOB,
+        "--endpoint",
+        "http://vertex.example.com:8080",
+        "--access-token-file",
+        token.path(),
+    ];
+    let run = cli(&remote).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("insecure"), "{run:?}");
+    // --no-auth to Google's real endpoints.
+    let run = cli(&["cancel", JOB, "--no-auth"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test]
+async fn automl_operations_by_flag_or_full_name() {
+    let fake = fake_with([running(OP)]).await;
+    let run = json_against(&fake, &["cancel", OP, "--service", "automl"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = &run.json()[0];
+    assert_eq!(line["service"], "automl");
+    assert_eq!(line["name"], format!("//automl.googleapis.com/{OP}"));
+
+    let full = format!("//automl.googleapis.com/{OP}");
+    let run = json_against(&fake, &["status", &full]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()[0]["service"], "automl");
+}
+
+#[tokio::test]
+async fn status_reports_state_and_errors_in_input_order() {
+    let failed = ResourceSpec::new(NAS, State::Failed).with_error(13, "out of memory");
+    let fake = fake_with([running(JOB), failed]).await;
+    let run = json_against(&fake, &["status", JOB, NAS]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = run.json();
+    assert_eq!(lines[0]["name"], JOB);
+    assert_eq!(lines[0]["state"], "RUNNING");
+    assert!(lines[0]["resource_error"].is_null() && lines[0]["error"].is_null());
+    assert_eq!(lines[1]["state"], "FAILED");
+    assert_eq!(lines[1]["resource_error"]["code"], "INTERNAL");
+    assert_eq!(lines[1]["resource_error"]["message"], "out of memory");
+    assert!(rpcs(&fake).iter().all(|rpc| rpc.starts_with("Get")));
+
+    let run = json_against(&fake, &["status", JOB_B]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.json()[0]["error"]["code"], "NOT_FOUND");
+    assert!(run.json()[0]["state"].is_null());
+}
+
+#[tokio::test]
+async fn status_prints_an_aligned_table_without_json() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let run = cli(&["status", JOB, "--endpoint", &endpoint, "--no-auth"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut lines = run.stdout.lines();
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    assert!(header.starts_with("NAME"), "{header}");
+    assert_eq!(header.find("KIND"), row.find("pipeline-job"), "{run:?}");
+    assert!(!run.stdout.contains('\x1b'));
+}
+
+fn jobs_for_listing() -> Vec<ResourceSpec> {
+    let mut specs: Vec<ResourceSpec> = (0..4)
+        .map(|i| running(&format!("{PARENT}/pipelineJobs/run-{i}")).with_display_name("nightly"))
+        .collect();
+    specs.push(
+        ResourceSpec::new(format!("{PARENT}/pipelineJobs/old"), State::Succeeded)
+            .with_display_name("nightly"),
+    );
+    specs.push(running(&format!("{PARENT}/pipelineJobs/keep")).with_display_name("adhoc"));
+    specs
+}
+
+#[tokio::test]
+async fn list_with_filter_and_limit() {
+    let fake = fake_with(jobs_for_listing()).await;
+    let run = json_against(
+        &fake,
+        &[
+            "list",
+            "pipeline-jobs",
+            "--parent",
+            PARENT,
+            "--filter",
+            "state=PIPELINE_STATE_RUNNING",
+            "--limit",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = run.json();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        assert_eq!(line["state"], "RUNNING");
+        assert_eq!(line["kind"], "pipeline-job");
+        assert_eq!(line["done"], false);
+        assert!(line["display_name"].is_string());
+    }
+    let call = &fake.calls()[0];
+    assert_eq!(
+        (call.rpc, call.target.as_str()),
+        ("ListPipelineJobs", PARENT)
+    );
+
+    // The parent from --project and --region; operations have no display name.
+    let run = json_against(
+        &fake,
+        &[
+            "list",
+            "operations",
+            "--project",
+            "p",
+            "--region",
+            "us-central1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.is_empty());
+
+    // A filter the service refuses is an error from the server: exit 1.
+    let run = json_against(
+        &fake,
+        &[
+            "list",
+            "nas-jobs",
+            "--parent",
+            PARENT,
+            "--filter",
+            "colour=blue",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+}
+
+#[tokio::test]
+async fn cancel_matching_dry_run_sends_no_cancel() {
+    let fake = fake_with(jobs_for_listing()).await;
+    let run = json_against(
+        &fake,
+        &[
+            "cancel-matching",
+            "pipeline-jobs",
+            "--parent",
+            PARENT,
+            "--filter",
+            "display_name=\"nightly\"",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    // Four running nightly jobs; the finished one is left out.
+    assert_eq!(run.json().len(), 4);
+    assert!(
+        run.stderr.contains("4 pipeline jobs") && run.stderr.contains("1 already finished"),
+        "{run:?}"
+    );
+    assert_eq!(rpcs(&fake), ["ListPipelineJobs"]);
+}
+
+#[tokio::test]
+async fn cancel_matching_needs_yes_without_a_terminal() {
+    let fake = fake_with(jobs_for_listing()).await;
+    let args = [
+        "cancel-matching",
+        "pipeline-jobs",
+        "--parent",
+        PARENT,
+        "--filter",
+        "display_name=\"nightly\"",
+    ];
+    let run = json_against(&fake, &args).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--yes"), "{run:?}");
+    assert!(rpcs(&fake).iter().all(|rpc| !rpc.starts_with("Cancel")));
+}
+
+#[tokio::test]
+async fn cancel_matching_with_yes_cancels_only_the_matching_jobs() {
+    let fake = fake_with(jobs_for_listing()).await;
+    let mut args = vec![
+        "cancel-matching",
+        "pipeline-jobs",
+        "--parent",
+        PARENT,
+        "--filter",
+        "display_name=\"nightly\"",
+        "--yes",
+    ];
+    args.extend(WAIT_FAST);
+    let run = json_against(&fake, &args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json().len(), 4);
+    assert!(run.json().iter().all(|l| l["outcome"] == "cancelled"));
+    for i in 0..4 {
+        assert_eq!(
+            fake.state_of(&format!("{PARENT}/pipelineJobs/run-{i}")),
+            Some(State::Cancelled)
+        );
+    }
+    assert_eq!(
+        fake.state_of(&format!("{PARENT}/pipelineJobs/keep")),
+        Some(State::Running)
+    );
+    assert_eq!(
+        fake.state_of(&format!("{PARENT}/pipelineJobs/old")),
+        Some(State::Succeeded)
+    );
+}
+
+#[tokio::test]
+async fn completions_and_help_are_generated() {
+    let run = cli(&["completions", "bash"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("vertex-cancel") && run.stdout.contains("cancel-matching"));
+    let run = cli(&["--help"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for text in ["EXIT CODES", "130", "JSON LINES", "resource_error"] {
+        assert!(run.stdout.contains(text), "{text} missing from --help");
+    }
+    let run = cli(&["cancel"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test]
+async fn demo_shows_every_outcome_and_exits_0() {
+    let run = cli(&["demo"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for text in [
+        "cancelled",
+        "finished_anyway",
+        "had already finished",
+        "UNIMPLEMENTED",
+        "nas-job",
+        "operation",
+    ] {
+        assert!(run.stdout.contains(text), "{text} missing: {run:?}");
+    }
+    let run = cli(&["demo", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = run.json();
+    assert_eq!(lines.len(), 7);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["service"] == "automl" && l["error"]["code"] == "UNIMPLEMENTED")
+    );
+    assert!(lines.iter().all(|l| l["before"].is_string()));
+}
+
+#[tokio::test]
+async fn the_fake_subcommand_serves_the_cli_and_stops_on_sigterm() {
+    let scenario = TempFile::new(&format!(
+        r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
+    ));
+    let log = TempFile::new("");
+    let token = TempFile::new("fake-token\n");
+    let mut fake = command(&[
+        "fake",
+        "--port",
+        "0",
+        "--scenario",
+        scenario.path(),
+        "--token-file",
+        token.path(),
+        "--log",
+        log.path(),
+    ]);
+    fake.stdin(Stdio::null());
+    let mut child = fake.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let port = first.strip_prefix("PORT ").expect("PORT line");
+    let endpoint = format!("http://127.0.0.1:{port}");
+
+    let mut args = vec![
+        "cancel",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        token.path(),
+        "--json",
+    ];
+    args.extend(WAIT_FAST);
+    let run = cli(&args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.by_name(JOB)["outcome"], "cancelled");
+
+    signal(child.id().unwrap(), "-TERM");
+    let status = tokio::time::timeout(RUN_LIMIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let logged = std::fs::read_to_string(Path::new(log.path())).unwrap();
+    assert!(logged.contains("CancelPipelineJob"), "{logged}");
+    assert!(!logged.contains("fake-token"), "the log holds the token");
+}
+
+#[tokio::test]
+async fn a_bad_scenario_exits_2() {
+    let scenario = TempFile::new(r#"{"resources": [{"name": "nope"}]}"#);
+    let run = cli(&["fake", "--scenario", scenario.path()]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_launching_cancels_and_exits_130() {
+    let slow = running(JOB_B)
+        .with_fault(FaultRule::slow(Duration::from_secs(60)).on_methods(["CancelPipelineJob"]));
+    let fake = fake_with([running(JOB), slow, running(NAS)]).await;
+    let endpoint = fake.endpoint();
+    let mut cmd = command(&[
+        "cancel",
+        JOB,
+        JOB_B,
+        NAS,
+        "--concurrency",
+        "1",
+        "--endpoint",
+        &endpoint,
+        "--no-auth",
+        "--json",
+    ]);
+    cmd.stdin(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.contains(JOB), "{first}");
+
+    signal(child.id().unwrap(), "-INT");
+    let status = tokio::time::timeout(RUN_LIMIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        stdout.next_line().await.unwrap().is_none(),
+        "reported more than was done"
+    );
+    // The third target was never sent.
+    assert!(
+        fake.calls().iter().all(|c| c.target != NAS),
+        "{:?}",
+        rpcs(&fake)
+    );
+}
