@@ -28,6 +28,7 @@ mv "$work/src/google/longrunning/operations_proto.proto" "$work/src/google/longr
 cp -r "$work/package/build/protos/google/cloud" "$work/src/google/"
 
 rm -rf "$here/google"
+cp "$work"/src/googleapis_common_protos-*.dist-info/licenses/LICENSE "$here/LICENSE"
 python3 - "$work/src" "$here" "${ROOTS[@]}" <<'PY'
 import re, shutil, sys, pathlib
 src, dst, roots = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3:]
