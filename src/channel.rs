@@ -1,6 +1,10 @@
 //! One tonic [`Channel`] per endpoint, created on first use and shared by every clone of a
 //! client.
 //!
+//! An endpoint is reached directly or, when the proxy rules say so, through an HTTP CONNECT
+//! tunnel ([`crate::proxy`]); either way TLS (see [`crate::tls`]) runs end to end to the
+//! endpoint, layered on by tonic.
+//!
 //! Channels connect lazily and reconnect by themselves, so creating one never blocks and a
 //! restarted server is reached again without help. The map is read on every call, so a lookup
 //! takes a shard read lock only, never held across an await.
@@ -8,10 +12,12 @@
 use std::time::Duration;
 
 use dashmap::DashMap;
-use tonic::transport::{Channel, ClientTlsConfig};
+use tonic::transport::Channel;
 
 use crate::endpoint::Endpoint;
 use crate::error::Error;
+use crate::proxy::{ProxyConnector, ProxyRules};
+use crate::tls::{self, Roots};
 
 /// Defaults follow Google's client libraries where they state one.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,6 +30,10 @@ pub(crate) struct ChannelSettings {
     pub(crate) keep_alive: Option<Duration>,
     pub(crate) connections_per_endpoint: usize,
     pub(crate) user_agent: String,
+    /// CAs trusted on top of the system and webpki roots.
+    pub(crate) extra_roots: Roots,
+    /// Which endpoints go through a proxy.
+    pub(crate) proxy: ProxyRules,
 }
 
 /// The channels of one client, keyed by endpoint.
@@ -56,6 +66,10 @@ impl ChannelPool {
 
     fn connect_lazy(&self, endpoint: &Endpoint) -> Result<Channel, Error> {
         let one = self.tonic_endpoint(endpoint)?;
+        if let Some(proxy) = self.settings.proxy.proxy_for(endpoint) {
+            // One tunnel: tonic balances only connections it opens itself.
+            return Ok(one.connect_with_connector_lazy(ProxyConnector::new(proxy)));
+        }
         let channel = match self.settings.connections_per_endpoint {
             0 | 1 => one.connect_lazy(),
             n => Channel::balance_list(std::iter::repeat_n(one, n)),
@@ -80,10 +94,7 @@ impl ChannelPool {
                 .keep_alive_while_idle(true);
         }
         if endpoint.is_tls() {
-            // The server name comes from the endpoint alone, never from a resource name.
-            let tls = ClientTlsConfig::new()
-                .with_enabled_roots()
-                .domain_name(endpoint.host().to_owned());
+            let tls = tls::client_config(endpoint, &self.settings.extra_roots);
             builder = builder.tls_config(tls).map_err(config_error)?;
         }
         Ok(builder)
