@@ -72,13 +72,29 @@ impl ProxyRules {
     /// # Errors
     /// [`Error::InvalidConfig`] if the proxy variable is set but is not a usable proxy URL.
     pub(crate) fn from_env(no_proxy: Option<&str>) -> Result<Self, Error> {
-        let Some((variable, url)) = first_env(&["HTTPS_PROXY", "https_proxy"]) else {
+        Self::from_vars(|name| std::env::var(name).ok(), no_proxy)
+    }
+
+    /// As [`from_env`](Self::from_env), reading variables through `var`.
+    fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        no_proxy: Option<&str>,
+    ) -> Result<Self, Error> {
+        let first = |names: [&'static str; 2]| {
+            names.into_iter().find_map(|name| {
+                var(name)
+                    .map(|value| value.trim().to_owned())
+                    .filter(|value| !value.is_empty())
+                    .map(|value| (name, value))
+            })
+        };
+        let Some((variable, url)) = first(["HTTPS_PROXY", "https_proxy"]) else {
             return Ok(Self::direct());
         };
         check_proxy_url(&url, variable)?;
         let no_proxy = match no_proxy {
             Some(list) => list.to_owned(),
-            None => first_env(&["NO_PROXY", "no_proxy"]).map_or_else(String::new, |(_, v)| v),
+            None => first(["NO_PROXY", "no_proxy"]).map_or_else(String::new, |(_, v)| v),
         };
         let matcher = Matcher::builder().https(url).no(no_proxy).build();
         Ok(Self {
@@ -122,16 +138,6 @@ impl ProxyRules {
             authorization: intercept.basic_auth().cloned(),
         })
     }
-}
-
-/// The first of `names` set to something other than blank, with its name.
-fn first_env(names: &[&'static str]) -> Option<(&'static str, String)> {
-    names.iter().find_map(|&name| {
-        std::env::var(name)
-            .ok()
-            .filter(|value| !value.trim().is_empty())
-            .map(|value| (name, value.trim().to_owned()))
-    })
 }
 
 /// Accepts `[http://][user[:password]@]host[:port][/]`; the message never shows user info.
@@ -498,6 +504,61 @@ mod tests {
         );
         assert_eq!(proxied(&rules, "https://10.1.2.3"), None, "CIDR");
         assert_eq!(proxied(&rules, "https://11.1.2.3"), via);
+    }
+
+    fn from_vars(vars: &[(&str, &str)]) -> Result<ProxyRules, Error> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ProxyRules::from_vars(
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            None,
+        )
+    }
+
+    #[test]
+    fn environment_proxies_https_endpoints_except_no_proxy_and_loopback() {
+        let rules = from_vars(&[
+            ("https_proxy", "http://lower:1"),
+            ("HTTPS_PROXY", "http://upper:3128"),
+            ("no_proxy", "ignored.example"),
+            ("NO_PROXY", ".corp.example"),
+        ])
+        .unwrap();
+        let via = Some("http://upper:3128".to_owned());
+        assert_eq!(proxied(&rules, "https://aiplatform.googleapis.com"), via);
+        assert_eq!(
+            proxied(&rules, "https://ignored.example"),
+            via,
+            "NO_PROXY wins"
+        );
+        assert_eq!(proxied(&rules, "https://a.corp.example"), None);
+        assert_eq!(proxied(&rules, "https://localhost:8443"), None, "loopback");
+        assert_eq!(proxied(&rules, "https://127.0.0.1:8443"), None, "loopback");
+        assert_eq!(proxied(&rules, "http://127.0.0.1:8080"), None, "plaintext");
+    }
+
+    #[test]
+    fn lower_case_variables_and_blank_values() {
+        let rules = from_vars(&[("HTTPS_PROXY", "  "), ("https_proxy", "lower:8080")]).unwrap();
+        assert_eq!(
+            proxied(&rules, "https://aiplatform.googleapis.com"),
+            Some("http://lower:8080".to_owned())
+        );
+        let none = from_vars(&[("HTTP_PROXY", "http://only-http:1")]).unwrap();
+        assert_eq!(proxied(&none, "https://aiplatform.googleapis.com"), None);
+    }
+
+    #[test]
+    fn a_bad_environment_proxy_is_an_error_naming_the_variable() {
+        let err = from_vars(&[("HTTPS_PROXY", "socks5://u:pw@proxy:1080")]).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::InvalidConfig { .. }), "{text}");
+        assert!(
+            text.contains("HTTPS_PROXY") && !text.contains("pw"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -45,8 +45,12 @@ impl TestCa {
         let key = KeyPair::generate().expect("leaf key");
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
-        params.distinguished_name.push(DnType::CommonName, "vertex-cancel test server");
-        let cert = params.signed_by(&key, &self.issuer).expect("leaf certificate");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "vertex-cancel test server");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("leaf certificate");
         Leaf {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
@@ -138,7 +142,10 @@ async fn serve(mut client: TcpStream, mode: ProxyMode, seen: Arc<Mutex<Seen>>) {
             ProxyMode::Tunnel => 400,
         };
         let _ = client
-            .write_all(format!("HTTP/1.1 {status} Refused by test proxy\r\nContent-Length: 0\r\n\r\n").as_bytes())
+            .write_all(
+                format!("HTTP/1.1 {status} Refused by test proxy\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            )
             .await;
         return;
     };
