@@ -159,3 +159,90 @@ fn plaintext_rejected(
     )
     .then_some((ConnectionFailure::PlaintextRejected, index))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify_one(
+        error: &(dyn StdError + 'static),
+        plaintext: bool,
+    ) -> Option<ConnectionFailure> {
+        classify(&causes(error), plaintext).map(|(failure, _)| failure)
+    }
+
+    fn in_io(error: rustls::Error) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, error)
+    }
+
+    #[test]
+    fn rustls_errors_inside_io_errors_are_found() {
+        let cases = [
+            (
+                CertificateError::UnknownIssuer,
+                ConnectionFailure::CertificateNotTrusted,
+            ),
+            (
+                CertificateError::NotValidForName,
+                ConnectionFailure::CertificateNameMismatch,
+            ),
+            (
+                CertificateError::Expired,
+                ConnectionFailure::CertificateInvalid,
+            ),
+            (
+                CertificateError::Revoked,
+                ConnectionFailure::CertificateInvalid,
+            ),
+        ];
+        for (certificate, expected) in cases {
+            let error = in_io(rustls::Error::InvalidCertificate(certificate));
+            assert_eq!(classify_one(&error, false), Some(expected));
+            assert!(expected.is_permanent());
+        }
+        let error = in_io(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert_eq!(
+            classify_one(&error, false),
+            Some(ConnectionFailure::ServerNotTls)
+        );
+        let other = in_io(rustls::Error::HandshakeNotComplete);
+        assert_eq!(classify_one(&other, false), None);
+    }
+
+    #[test]
+    fn proxy_refusals_are_permanent_only_for_4xx() {
+        let refused = |status| ProxyError::Refused {
+            proxy: "http://p:1".into(),
+            target: "h:443".into(),
+            status,
+            reason: String::new(),
+        };
+        let failure = classify_one(&refused(407), false).unwrap();
+        assert_eq!(failure, ConnectionFailure::ProxyRefused { status: 407 });
+        assert!(failure.is_permanent());
+        assert!(!classify_one(&refused(503), false).unwrap().is_permanent());
+        let closed = ProxyError::Closed {
+            proxy: "http://p:1".into(),
+            target: "h:443".into(),
+        };
+        assert_eq!(
+            classify_one(&closed, false),
+            Some(ConnectionFailure::ProxyFailed)
+        );
+    }
+
+    #[test]
+    fn a_closed_plaintext_connection_hints_at_tls_only_for_http_endpoints() {
+        let pipe = io::Error::new(io::ErrorKind::BrokenPipe, "stream closed");
+        assert_eq!(
+            classify_one(&pipe, true),
+            Some(ConnectionFailure::PlaintextRejected)
+        );
+        assert_eq!(classify_one(&pipe, false), None);
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(classify_one(&refused, true), None);
+        assert!(!ConnectionFailure::PlaintextRejected.is_permanent());
+    }
+}

@@ -131,3 +131,51 @@ fn stop_signal() -> Result<impl Future<Output = ()>, FakeError> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("vertex-cancel-{}-{name}", std::process::id()))
+    }
+
+    #[tokio::test]
+    async fn tls_files_make_an_https_fake() {
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .expect("certificate");
+        let (cert, key) = (scratch("tls-cert.pem"), scratch("tls-key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        let files = TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        };
+        let started = standalone_builder(StandaloneOptions::default(), Some(files))
+            .unwrap()
+            .start()
+            .await;
+        let _ = (std::fs::remove_file(&cert), std::fs::remove_file(&key));
+        let fake = started.unwrap();
+        assert!(fake.is_tls());
+        assert_eq!(
+            fake.endpoint(),
+            format!("https://localhost:{}", fake.addr().port())
+        );
+        fake.shutdown().await.unwrap();
+    }
+
+    #[test]
+    fn a_missing_tls_file_names_the_file() {
+        let files = TlsFiles {
+            cert: scratch("does-not-exist.pem"),
+            key: scratch("does-not-exist-either.pem"),
+        };
+        let err = standalone_builder(StandaloneOptions::default(), Some(files)).unwrap_err();
+        let FakeError::ReadFile { path, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, &scratch("does-not-exist.pem"));
+    }
+}
