@@ -6,6 +6,10 @@
 //! endpoint instead, and may wrap either kind in tower layers; both end up as one boxed service
 //! type, [`GrpcChannel`]. The map is read on every call, so a lookup takes a shard read lock
 //! only, never held across an await.
+//!
+//! An endpoint is reached directly or, when the proxy rules say so, through an HTTP CONNECT
+//! tunnel ([`crate::proxy`]); either way TLS (see [`crate::tls`]) runs end to end to the
+//! endpoint, layered on by tonic.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,11 +17,13 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use tonic::body::Body;
-use tonic::transport::{Channel, ClientTlsConfig};
+use tonic::transport::Channel;
 use tower::util::BoxCloneSyncService;
 
 use crate::endpoint::Endpoint;
 use crate::error::{BoxError, Error};
+use crate::proxy::{ProxyConnector, ProxyRules};
+use crate::tls::{self, Roots};
 
 /// Defaults follow Google's client libraries where they state one.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,6 +85,10 @@ pub(crate) struct ChannelSettings {
     pub(crate) factory: Option<ChannelFactory>,
     /// Applied in order: the first added is the outermost.
     pub(crate) layers: Vec<LayerFn>,
+    /// CAs trusted on top of the system and webpki roots.
+    pub(crate) extra_roots: Roots,
+    /// Which endpoints go through a proxy.
+    pub(crate) proxy: ProxyRules,
 }
 
 impl fmt::Debug for ChannelSettings {
@@ -90,7 +100,8 @@ impl fmt::Debug for ChannelSettings {
             .field("user_agent", &self.user_agent)
             .field("custom_channel", &self.factory.is_some())
             .field("layers", &self.layers.len())
-            .finish()
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -138,6 +149,10 @@ impl ChannelPool {
 
     fn connect_lazy(&self, endpoint: &Endpoint) -> Result<Channel, Error> {
         let one = self.tonic_endpoint(endpoint)?;
+        if let Some(proxy) = self.settings.proxy.proxy_for(endpoint) {
+            // One tunnel: tonic balances only connections it opens itself.
+            return Ok(one.connect_with_connector_lazy(ProxyConnector::new(proxy)));
+        }
         let channel = match self.settings.connections_per_endpoint {
             0 | 1 => one.connect_lazy(),
             n => Channel::balance_list(std::iter::repeat_n(one, n)),
@@ -162,10 +177,7 @@ impl ChannelPool {
                 .keep_alive_while_idle(true);
         }
         if endpoint.is_tls() {
-            // The server name comes from the endpoint alone, never from a resource name.
-            let tls = ClientTlsConfig::new()
-                .with_enabled_roots()
-                .domain_name(endpoint.host().to_owned());
+            let tls = tls::client_config(endpoint, &self.settings.extra_roots);
             builder = builder.tls_config(tls).map_err(config_error)?;
         }
         Ok(builder)

@@ -14,6 +14,10 @@ use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, QuotaViol
 
 use crate::outcome::State;
 
+mod connection;
+
+pub use connection::ConnectionFailure;
+
 /// A boxed error that can cross threads: the cause of [`Error::Connection`] and [`Error::Auth`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -151,9 +155,10 @@ impl Error {
     /// [`Error::Connection`] naming it, a server answer the variant of its code.
     pub fn from_status_at(status: tonic::Status, endpoint: &str) -> Self {
         if is_transport_failure(&status) {
+            let plaintext = endpoint.starts_with("http://");
             return Error::Connection {
                 endpoint: endpoint.to_owned(),
-                source: Box::new(TransportFailure(status)),
+                source: Box::new(TransportFailure::new(status, plaintext)),
             };
         }
         let timed_out_locally = status.code() == Code::Cancelled
@@ -208,14 +213,32 @@ impl Error {
     ///
     /// Troubleshooting: if these persist, check network reachability of the regional endpoint
     /// and the project's Vertex AI quota (about 600 requests a minute per region).
+    /// A connection failure known to be [permanent](ConnectionFailure::is_permanent) (a
+    /// certificate problem, say) is not retryable.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::Unavailable(_)
-                | Error::ResourceExhausted(_)
-                | Error::DeadlineExceeded(_)
-                | Error::Connection { .. }
-        )
+        match self {
+            Error::Unavailable(_) | Error::ResourceExhausted(_) | Error::DeadlineExceeded(_) => {
+                true
+            }
+            Error::Connection { .. } => !self
+                .connection_failure()
+                .is_some_and(ConnectionFailure::is_permanent),
+            _ => false,
+        }
+    }
+
+    /// Why the connection failed, when the transport's error tells (an untrusted or
+    /// mismatched certificate, TLS against plaintext, a proxy refusing CONNECT); `None` for
+    /// other errors and unexplained connection failures. [`Error::RetriesExhausted`] reports
+    /// its last attempt's.
+    pub fn connection_failure(&self) -> Option<ConnectionFailure> {
+        match self {
+            Error::Connection { source, .. } => source
+                .downcast_ref::<TransportFailure>()
+                .and_then(|transport| transport.failure),
+            Error::RetriesExhausted { last, .. } => last.connection_failure(),
+            _ => None,
+        }
     }
 
     /// How long the server asked the client to wait before retrying (`google.rpc.RetryInfo`).
@@ -283,26 +306,56 @@ fn is_transport_failure(status: &tonic::Status) -> bool {
 ///
 /// tonic nests the same text several times ("tcp connect error" / "transport error" / "tcp
 /// connect error" / ...), and `Status`'s own `Display` embeds the `Debug` of its source. So this
-/// shows the code and message, then jumps straight to the root cause (usually an `io::Error`,
+/// shows what went wrong when it can be told ([`ConnectionFailure`]), else the code and message,
+/// then jumps straight to the cause that tells it, or the root cause (usually an `io::Error`,
 /// which callers can downcast to); `Debug` still prints the whole chain.
-struct TransportFailure(tonic::Status);
+struct TransportFailure {
+    status: tonic::Status,
+    failure: Option<ConnectionFailure>,
+    /// Where in [`connection::causes`] of the status's source the failure shows.
+    culprit: usize,
+}
 
 impl TransportFailure {
+    fn new(status: tonic::Status, plaintext: bool) -> Self {
+        let classified = status
+            .source()
+            .and_then(|source| connection::classify(&connection::causes(source), plaintext));
+        let (failure, culprit) = classified.map_or((None, 0), |(f, i)| (Some(f), i));
+        Self {
+            status,
+            failure,
+            culprit,
+        }
+    }
+
     fn root(&self) -> Option<&(dyn StdError + 'static)> {
-        chain(self.0.source()?).last()
+        chain(self.status.source()?).last()
+    }
+
+    /// The cause shown after this one: the one that tells the failure, else the root.
+    fn shown_cause(&self) -> Option<&(dyn StdError + 'static)> {
+        if self.failure.is_some() {
+            let causes = connection::causes(self.status.source()?);
+            return causes.get(self.culprit).copied();
+        }
+        self.root()
     }
 }
 
 impl fmt::Debug for TransportFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.status, f)
     }
 }
 
 impl fmt::Display for TransportFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(code_name(self.0.code()))?;
-        let message = self.0.message();
+        if let Some(failure) = self.failure {
+            return f.write_str(failure.describe());
+        }
+        f.write_str(code_name(self.status.code()))?;
+        let message = self.status.message();
         let repeated = self.root().is_some_and(|root| root.to_string() == message);
         if !message.is_empty() && !repeated {
             write!(f, ": {message}")?;
@@ -313,7 +366,7 @@ impl fmt::Display for TransportFailure {
 
 impl StdError for TransportFailure {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.root()
+        self.shown_cause()
     }
 }
 

@@ -89,12 +89,14 @@ pub mod fake;
 pub mod name;
 pub mod outcome;
 pub mod proto;
+pub mod proxy;
 pub mod retry;
+mod tls;
 
 pub use auth::{AccessToken, Credentials, TokenSource};
 pub use client::{CancelMany, Client, ClientBuilder, Wait};
 pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};
-pub use error::{Error, Result, RpcError};
+pub use error::{ConnectionFailure, Error, Result, RpcError};
 pub use name::{
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,
 };

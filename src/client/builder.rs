@@ -15,7 +15,9 @@ use crate::channel::{
 };
 use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
 use crate::error::{BoxError, Error, Result};
+use crate::proxy::ProxyRules;
 use crate::retry::{Retrier, RetryConfig};
+use crate::tls::{self, Roots};
 
 use super::call::Route;
 use super::raw::CallHeaders;
@@ -42,6 +44,9 @@ pub struct ClientBuilder {
     connections_per_endpoint: usize,
     channel_factory: Option<ChannelFactory>,
     layers: Vec<LayerFn>,
+    ca_certificates: Vec<Vec<u8>>,
+    proxy: ProxyChoice,
+    no_proxy: Option<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -56,8 +61,21 @@ impl std::fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("custom_channel", &self.channel_factory.is_some())
             .field("layers", &self.layers.len())
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
+}
+
+/// Where the proxy setting comes from.
+#[derive(Debug, Clone, Default)]
+enum ProxyChoice {
+    /// `HTTPS_PROXY` / `NO_PROXY`, read in `build()`.
+    #[default]
+    Environment,
+    /// Always connect directly.
+    Direct,
+    /// This proxy URL.
+    Url(String),
 }
 
 impl Default for ClientBuilder {
@@ -76,6 +94,9 @@ impl Default for ClientBuilder {
             connections_per_endpoint: 1,
             channel_factory: None,
             layers: Vec::new(),
+            ca_certificates: Vec::new(),
+            proxy: ProxyChoice::Environment,
+            no_proxy: None,
         }
     }
 }
@@ -202,11 +223,36 @@ impl ClientBuilder {
         self
     }
 
+    /// Also trusts the CA certificate(s) in this PEM text, on top of the system store and the
+    /// webpki roots (as gcloud's `core/custom_ca_certs_file`); may be called more than once.
+    /// Checked in [`build`](Self::build): unparsable PEM is [`Error::InvalidConfig`].
+    pub fn ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certificates.push(pem.into());
+        self
+    }
+
+    /// Connects through this HTTP proxy (`http://[user:password@]host[:port]`) with CONNECT,
+    /// for every endpoint not excluded by [`no_proxy`](Self::no_proxy), or directly with
+    /// `None`. Either way `HTTPS_PROXY` and `NO_PROXY` are then ignored. Without this call
+    /// those variables decide (loopback endpoints always direct); see [`crate::proxy`].
+    pub fn proxy(mut self, url: Option<&str>) -> Self {
+        self.proxy = url.map_or(ProxyChoice::Direct, |url| ProxyChoice::Url(url.to_owned()));
+        self
+    }
+
+    /// Hosts reached without the proxy, in `NO_PROXY` syntax (`host`, `.suffix`, IP, CIDR,
+    /// `*`, comma-separated); replaces the `NO_PROXY` variable.
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.no_proxy = Some(hosts.into());
+        self
+    }
+
     /// Validates everything and starts the token cache.
     ///
     /// # Errors
-    /// The bad-input variants ([`Error::InvalidConfig`], [`Error::InvalidLocation`],
-    /// [`Error::InsecureEndpoint`]) and [`Error::Auth`] when the credential source cannot start.
+    /// The bad-input variants ([`Error::InvalidConfig`] for, among others, an unparsable CA
+    /// certificate or proxy URL, [`Error::InvalidLocation`], [`Error::InsecureEndpoint`]) and
+    /// [`Error::Auth`] when the credential source cannot start.
     pub async fn build(self) -> Result<Client> {
         install_crypto_provider();
         let resolver = self.resolver()?;
@@ -222,6 +268,8 @@ impl ClientBuilder {
         if self.attempt_timeout.is_zero() {
             return Err(invalid_config("the attempt timeout must be above zero"));
         }
+        let extra_roots = self.extra_roots()?;
+        let proxy = self.proxy_rules()?;
         let tokens = self.credentials.into_cache().await?;
         let channels = ChannelPool::new(ChannelSettings {
             connect_timeout: self.connect_timeout,
@@ -230,6 +278,8 @@ impl ClientBuilder {
             user_agent,
             factory: self.channel_factory,
             layers: self.layers,
+            extra_roots,
+            proxy,
         });
         Ok(Client {
             inner: Arc::new(Inner {
@@ -276,6 +326,23 @@ impl ClientBuilder {
                  Google's endpoints require a token",
             )),
             (None, true) => Ok(()),
+        }
+    }
+
+    fn extra_roots(&self) -> Result<Roots> {
+        let mut roots = Vec::new();
+        for pem in &self.ca_certificates {
+            roots.extend(tls::parse_ca_pem(pem)?);
+        }
+        Ok(roots.into())
+    }
+
+    fn proxy_rules(&self) -> Result<ProxyRules> {
+        let no_proxy = self.no_proxy.as_deref();
+        match &self.proxy {
+            ProxyChoice::Environment => ProxyRules::from_env(no_proxy),
+            ProxyChoice::Direct => Ok(ProxyRules::direct()),
+            ProxyChoice::Url(url) => ProxyRules::explicit(url, no_proxy),
         }
     }
 

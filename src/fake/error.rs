@@ -67,6 +67,18 @@ pub enum FakeError {
     /// Writing the `PORT n` line or waiting for signals failed.
     #[error("standalone fake I/O failed")]
     Io(#[source] io::Error),
+    /// The TLS certificate or key given to the fake is unusable.
+    #[error("cannot serve TLS with the given certificate and key")]
+    Tls(#[source] tonic::transport::Error),
+    /// A TLS certificate or key file could not be read.
+    #[error("cannot read {}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// The gRPC server stopped with an error.
     #[error("fake server failed")]
     Serve(#[source] tonic::transport::Error),

@@ -32,7 +32,8 @@
 //! - Every call is recorded as a [`CallRecord`] (method, name or parent, headers with the token
 //!   cut, the client's deadline, code, duration).
 //!
-//! Standalone: `vertex-cancel fake --port 0 --scenario FILE [--token T] [--log FILE]` (see
+//! Standalone: `vertex-cancel fake --port 0 --scenario FILE [--token T] [--log FILE]
+//! [--tls-cert FILE --tls-key FILE]` (see
 //! [`run_standalone`]). Scenario files are JSON in the shape of [`Scenario`]:
 //! ```json
 //! {"cancel_delay_ms": 600,
@@ -96,7 +97,7 @@ pub use error::FakeError;
 pub use faults::FaultRule;
 pub use scenario::{CancelOutcome, ErrorSpec, ResourceSpec, Scenario};
 pub use server::{FakeHandle, FakeVertex, FakeVertexBuilder};
-pub use standalone::{StandaloneOptions, run_standalone};
+pub use standalone::{StandaloneOptions, TlsFiles, run_standalone, run_standalone_tls};
 pub use state::FakeState;
 
 /// How long a cancelled resource stays CANCELLING when neither it nor the fake says otherwise.

@@ -1,7 +1,8 @@
 //! Starting the fake: the builder that seeds it and the handle that observes and stops it.
 //!
-//! The server binds 127.0.0.1 only (it has no TLS and may hold a test token) with
-//! TCP_NODELAY, without which small gRPC calls stall about 40 ms on loopback.
+//! The server binds 127.0.0.1 only (it may hold a test token) with TCP_NODELAY, without which
+//! small gRPC calls stall about 40 ms on loopback. It speaks plaintext HTTP/2 by default, or TLS
+//! with ALPN h2 when given a certificate, so the path every real endpoint takes is tested too.
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -12,8 +13,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use super::calllog::{CallLog, CallRecord};
 use super::dispatch::Core;
@@ -49,6 +50,7 @@ pub struct FakeVertexBuilder {
     record_calls: bool,
     log_file: Option<PathBuf>,
     state: Option<FakeState>,
+    tls: Option<Identity>,
 }
 
 impl Default for FakeVertexBuilder {
@@ -62,6 +64,7 @@ impl Default for FakeVertexBuilder {
             record_calls: true,
             log_file: None,
             state: None,
+            tls: None,
         }
     }
 }
@@ -76,6 +79,7 @@ impl fmt::Debug for FakeVertexBuilder {
             .field("resources", &self.resources.len())
             .field("record_calls", &self.record_calls)
             .field("log_file", &self.log_file)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -163,12 +167,20 @@ impl FakeVertexBuilder {
         self
     }
 
+    /// Serves TLS (ALPN h2) with this certificate chain and private key, both PEM; the
+    /// certificate should cover `localhost` (what [`FakeHandle::endpoint`] then names) and
+    /// `127.0.0.1`. The key is checked in [`start`](Self::start).
+    pub fn tls(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        self.tls = Some(Identity::from_pem(cert_pem, key_pem));
+        self
+    }
+
     /// Validates everything, binds 127.0.0.1 and starts serving in a background task.
     ///
     /// # Errors
     /// [`FakeError::InvalidResource`] / [`FakeError::InvalidFault`] for bad seeds,
     /// [`FakeError::Bind`] if the port cannot be bound, [`FakeError::CallLog`] if the log file
-    /// cannot be created.
+    /// cannot be created, [`FakeError::Tls`] if the certificate or key is unusable.
     pub async fn start(self) -> Result<FakeHandle, FakeError> {
         let store = self.state.unwrap_or_default();
         for spec in self.resources {
@@ -199,7 +211,14 @@ impl FakeVertexBuilder {
         let services = Arc::new(FakeServices {
             core: Arc::clone(&core),
         });
-        let router = Server::builder()
+        let tls = self.tls.is_some();
+        let mut server = Server::builder();
+        if let Some(identity) = self.tls {
+            server = server
+                .tls_config(ServerTlsConfig::new().identity(identity))
+                .map_err(FakeError::Tls)?;
+        }
+        let router = server
             .add_service(PipelineServiceServer::from_arc(Arc::clone(&services)))
             .add_service(JobServiceServer::from_arc(Arc::clone(&services)))
             .add_service(OperationsServer::from_arc(services));
@@ -210,6 +229,7 @@ impl FakeVertexBuilder {
         }));
         Ok(FakeHandle {
             addr,
+            tls,
             core,
             stop: Some(stop),
             task: Some(task),
@@ -222,6 +242,7 @@ impl FakeVertexBuilder {
 #[derive(Debug)]
 pub struct FakeHandle {
     addr: SocketAddr,
+    tls: bool,
     core: Arc<Core>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
@@ -233,9 +254,19 @@ impl FakeHandle {
         self.addr
     }
 
-    /// The endpoint to connect to: `http://127.0.0.1:PORT`.
+    /// The endpoint to connect to: `http://127.0.0.1:PORT`, or `https://localhost:PORT` when
+    /// serving TLS (a host name, as certificates name hosts).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// Whether it serves TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// Every call answered so far (empty if call recording is off).
