@@ -7,6 +7,8 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod tls_common;
+
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -720,4 +722,91 @@ async fn ctrl_c_stops_launching_cancels_and_exits_130() {
         "{:?}",
         rpcs(&fake)
     );
+}
+
+#[tokio::test]
+async fn the_fake_serves_tls_and_the_cli_trusts_it_with_ca_file() {
+    let ca = tls_common::TestCa::new("vertex-cancel CLI test CA");
+    let leaf = ca.localhost();
+    let cert = TempFile::new(&leaf.cert_pem);
+    let key = TempFile::new(&leaf.key_pem);
+    let ca_file = TempFile::new(ca.pem());
+    let scenario = TempFile::new(&format!(
+        r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
+    ));
+    let token = TempFile::new("tls-token\n");
+    let mut fake = command(&[
+        "fake",
+        "--port",
+        "0",
+        "--scenario",
+        scenario.path(),
+        "--token-file",
+        token.path(),
+        "--tls-cert",
+        cert.path(),
+        "--tls-key",
+        key.path(),
+    ]);
+    fake.stdin(Stdio::null());
+    let mut child = fake.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let port = first.strip_prefix("PORT ").expect("PORT line");
+    let endpoint = format!("https://localhost:{port}");
+
+    // Without the CA the certificate is not trusted: a connection error, exit 1.
+    let run = cli(&[
+        "status",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        token.path(),
+    ])
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("not trusted") || run.stdout.contains("not trusted"),
+        "{run:?}"
+    );
+
+    let mut args = vec![
+        "cancel",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        token.path(),
+        "--ca-file",
+        ca_file.path(),
+        "--json",
+    ];
+    args.extend(WAIT_FAST);
+    let run = cli(&args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.by_name(JOB)["outcome"], "cancelled");
+
+    let run = cli(&[
+        "status",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--no-auth",
+        "--ca-file",
+        "/nonexistent/ca.pem",
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+
+    signal(child.id().unwrap(), "-TERM");
+    let status = tokio::time::timeout(RUN_LIMIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
 }

@@ -91,6 +91,10 @@ pub(crate) struct GlobalArgs {
     /// The project billed for quota (`x-goog-user-project`).
     #[arg(long, global = true, value_name = "PROJECT")]
     pub(crate) quota_project: Option<String>,
+    /// Also trust the CA certificate(s) in this PEM file (as gcloud's
+    /// `core/custom_ca_certs_file`); HTTPS_PROXY / NO_PROXY are honoured from the environment.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
     /// Print one JSON object per line (schema in --help).
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -283,6 +287,12 @@ pub(crate) struct FakeArgs {
     /// Append every call to FILE as a JSON line.
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
+    /// Serve TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// `demo`.

@@ -109,6 +109,11 @@ pub(crate) async fn client(
     if let Some(project) = &global.quota_project {
         builder = builder.quota_project(project);
     }
+    if let Some(path) = &global.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| CliError::usage(format!("cannot read CA file {}: {e}", path.display())))?;
+        builder = builder.ca_certificate(pem);
+    }
     Ok(builder.build().await?)
 }
 

@@ -1,7 +1,7 @@
 //! `vertex-cancel fake`: the built-in fake as its own process (first stdout line `PORT n`,
 //! stops cleanly on SIGINT/SIGTERM), for tests in other languages and for trying the CLI.
 
-use vertex_cancel::fake::{StandaloneOptions, run_standalone};
+use vertex_cancel::fake::{StandaloneOptions, TlsFiles, run_standalone_tls};
 
 use crate::cli::args::FakeArgs;
 use crate::cli::exit::{CliError, Exit};
@@ -16,13 +16,17 @@ pub(crate) async fn run(args: FakeArgs) -> Result<Exit, CliError> {
         (None, Some(path)) => Some(read_token(path)?),
         (None, None) => None,
     };
-    run_standalone(StandaloneOptions {
+    let tls = args
+        .tls_cert
+        .zip(args.tls_key)
+        .map(|(cert, key)| TlsFiles { cert, key });
+    let options = StandaloneOptions {
         port: args.port,
         scenario: args.scenario,
         token,
         log: args.log,
-    })
-    .await?;
+    };
+    run_standalone_tls(options, tls).await?;
     Ok(Exit::Success)
 }
 
