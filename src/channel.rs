@@ -75,6 +75,20 @@ fn boxed_error<E: Into<BoxError>>(error: E) -> ChannelError {
     ChannelError(error.into())
 }
 
+/// `n` connections to one endpoint, balanced. Not `Channel::balance_list`: it keys endpoints
+/// by URI, so copies of one endpoint would collapse into a single connection.
+fn balanced(endpoint: tonic::transport::Endpoint, n: usize) -> Channel {
+    let (channel, changes) = Channel::balance_channel(n);
+    for key in 0..n {
+        // The buffer holds `n` changes, so this cannot be full; nobody has closed it yet.
+        let _ = changes.try_send(tonic::transport::channel::Change::Insert(
+            key,
+            endpoint.clone(),
+        ));
+    }
+    channel
+}
+
 /// How channels are made.
 #[derive(Clone)]
 pub(crate) struct ChannelSettings {
@@ -155,7 +169,7 @@ impl ChannelPool {
         }
         let channel = match self.settings.connections_per_endpoint {
             0 | 1 => one.connect_lazy(),
-            n => Channel::balance_list(std::iter::repeat_n(one, n)),
+            n => balanced(one, n),
         };
         Ok(channel)
     }

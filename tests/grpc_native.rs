@@ -218,3 +218,50 @@ async fn no_task_outlives_the_client() {
         }
     }
 }
+
+#[tokio::test]
+async fn connections_per_endpoint_opens_that_many_connections() {
+    use futures::StreamExt;
+    let names: Vec<String> = (0..60)
+        .map(|i| format!("projects/p/locations/us-central1/pipelineJobs/j{i}"))
+        .collect();
+    let fake = names
+        .iter()
+        .fold(FakeVertex::builder().token(TOKEN), |b, n| {
+            b.pipeline_job(n, State::Running)
+        })
+        .start()
+        .await
+        .unwrap();
+    let peers = |client: Client| {
+        let fake = &fake;
+        let names = names.clone();
+        async move {
+            fake.clear_calls();
+            let targets = names
+                .iter()
+                .map(|n| n.parse::<Target>().unwrap())
+                .collect::<Vec<_>>();
+            let gets = futures::stream::iter(targets)
+                .map(|t| {
+                    let client = client.clone();
+                    async move { client.get(&t).await.unwrap() }
+                })
+                .buffer_unordered(30)
+                .collect::<Vec<_>>();
+            gets.await;
+            fake.calls()
+                .iter()
+                .filter_map(|c| c.peer)
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        }
+    };
+    assert_eq!(peers(builder(&fake).build().await.unwrap()).await, 1);
+    let three = builder(&fake)
+        .connections_per_endpoint(3)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(peers(three).await, 3);
+}

@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io::{LineWriter, Write};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -43,6 +44,8 @@ pub struct CallRecord {
     pub duration: Duration,
     /// When the call arrived.
     pub at: SystemTime,
+    /// The client's address and port: calls on one HTTP/2 connection share it.
+    pub peer: Option<SocketAddr>,
 }
 
 impl CallRecord {
@@ -56,7 +59,7 @@ impl CallRecord {
 
     /// The record as one line of JSON (no newline): `method`, `rpc`, `target`, `headers` (an
     /// object; a repeated header keeps its last value), `deadline_ms` (or null), `code` (its
-    /// canonical name), `duration_us`, `at_unix_ms`.
+    /// canonical name), `duration_us`, `at_unix_ms`, `peer` (or null).
     pub fn to_json_line(&self) -> String {
         let headers: serde_json::Map<String, serde_json::Value> = self
             .headers
@@ -74,6 +77,7 @@ impl CallRecord {
             "at_unix_ms": saturating_u64(
                 self.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
             ),
+            "peer": self.peer.map(|p| p.to_string()),
         })
         .to_string()
     }
@@ -121,6 +125,7 @@ impl CallLog {
         rpc: Rpc,
         target: &str,
         metadata: &MetadataMap,
+        peer: Option<SocketAddr>,
     ) -> CallGuard {
         let pending = self.is_on().then(|| {
             let headers = redacted_headers(metadata);
@@ -139,6 +144,7 @@ impl CallLog {
                     code: Code::Unknown,
                     duration: Duration::ZERO,
                     at: SystemTime::now(),
+                    peer,
                 },
             )
         });
@@ -283,8 +289,8 @@ mod tests {
     #[test]
     fn a_dropped_guard_records_a_cancelled_call() {
         let log = Arc::new(CallLog::new(true, None).unwrap());
-        drop(log.begin(Rpc::GetNasJob, "n", &MetadataMap::new()));
-        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new())
+        drop(log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None));
+        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None)
             .finish(Code::Ok);
         let calls = log.snapshot();
         assert_eq!(calls.len(), 2);
@@ -300,7 +306,7 @@ mod tests {
     #[test]
     fn off_records_nothing() {
         let log = Arc::new(CallLog::new(false, None).unwrap());
-        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new())
+        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None)
             .finish(Code::Ok);
         assert!(log.snapshot().is_empty());
     }

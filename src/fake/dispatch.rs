@@ -66,7 +66,9 @@ impl Core {
         method: impl FnOnce(&Self, Q) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
         let target = target(request.get_ref()).to_owned();
-        let guard = self.log.begin(rpc, &target, request.metadata());
+        let guard = self
+            .log
+            .begin(rpc, &target, request.metadata(), request.remote_addr());
         let resource_faults = self.store.faults_of(&target);
         let plan = FaultPlan::for_call(
             rpc,
