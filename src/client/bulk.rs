@@ -24,7 +24,8 @@ use crate::proto::google::longrunning as lro;
 
 use super::builder::Client;
 use super::call::RegionLimiter;
-use super::targets::{CancelAck, Page};
+use super::kinds::Page;
+use super::targets::CancelAck;
 use super::wait::{Wait, is_missed_poll};
 
 /// Options of [`Client::cancel_many`].

@@ -8,6 +8,7 @@
 mod builder;
 mod bulk;
 mod call;
+mod kinds;
 mod raw;
 mod targets;
 mod wait;

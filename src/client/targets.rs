@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::channel::GrpcChannel;
 use futures::{Stream, TryStreamExt, stream};
 
 use crate::error::{Error, Result, RpcError};
@@ -12,56 +11,10 @@ use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Serv
 use crate::outcome::{State, TargetStatus};
 use crate::proto::google::cloud::aiplatform::v1 as aip;
 use crate::proto::google::longrunning as lro;
-use aip::job_service_client::JobServiceClient;
-use aip::pipeline_service_client::PipelineServiceClient;
-use lro::operations_client::OperationsClient;
 
 use super::builder::Client;
-use super::call::{CallSite, RegionLimiter, Rpc};
-
-const PIPELINE_SERVICE: &str = "google.cloud.aiplatform.v1.PipelineService";
-const JOB_SERVICE: &str = "google.cloud.aiplatform.v1.JobService";
-const OPERATIONS: &str = "google.longrunning.Operations";
-
-static CANCEL_PIPELINE_JOB: Rpc = Rpc {
-    service: PIPELINE_SERVICE,
-    method: "CancelPipelineJob",
-};
-static GET_PIPELINE_JOB: Rpc = Rpc {
-    service: PIPELINE_SERVICE,
-    method: "GetPipelineJob",
-};
-static LIST_PIPELINE_JOBS: Rpc = Rpc {
-    service: PIPELINE_SERVICE,
-    method: "ListPipelineJobs",
-};
-static CANCEL_NAS_JOB: Rpc = Rpc {
-    service: JOB_SERVICE,
-    method: "CancelNasJob",
-};
-static GET_NAS_JOB: Rpc = Rpc {
-    service: JOB_SERVICE,
-    method: "GetNasJob",
-};
-static LIST_NAS_JOBS: Rpc = Rpc {
-    service: JOB_SERVICE,
-    method: "ListNasJobs",
-};
-static CANCEL_OPERATION: Rpc = Rpc {
-    service: OPERATIONS,
-    method: "CancelOperation",
-};
-static GET_OPERATION: Rpc = Rpc {
-    service: OPERATIONS,
-    method: "GetOperation",
-};
-static LIST_OPERATIONS: Rpc = Rpc {
-    service: OPERATIONS,
-    method: "ListOperations",
-};
-
-/// Page size asked of List calls; Google caps it server-side anyway.
-pub(crate) const LIST_PAGE_SIZE: i32 = 100;
+use super::call::{CallSite, RegionLimiter};
+use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
 
 /// What a cancel call found.
 #[derive(Debug)]
@@ -138,17 +91,8 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`].
     pub async fn get_pipeline_job(&self, name: &PipelineJobName) -> Result<aip::PipelineJob> {
-        let target = Target::from(name.clone());
-        self.call(
-            &GET_PIPELINE_JOB,
-            site(&target, None),
-            aip::GetPipelineJobRequest {
-                name: target.relative_name().to_owned(),
-            },
-            None,
-            |ch, req| async move { PipelineServiceClient::new(ch).get_pipeline_job(req).await },
-        )
-        .await
+        self.get_kind::<PipelineJobs>(&Target::from(name.clone()), None)
+            .await
     }
 
     /// Reads a NAS job.
@@ -156,17 +100,8 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`].
     pub async fn get_nas_job(&self, name: &NasJobName) -> Result<aip::NasJob> {
-        let target = Target::from(name.clone());
-        self.call(
-            &GET_NAS_JOB,
-            site(&target, None),
-            aip::GetNasJobRequest {
-                name: target.relative_name().to_owned(),
-            },
-            None,
-            |ch, req| async move { JobServiceClient::new(ch).get_nas_job(req).await },
-        )
-        .await
+        self.get_kind::<NasJobs>(&Target::from(name.clone()), None)
+            .await
     }
 
     /// Reads an operation.
@@ -174,17 +109,8 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`].
     pub async fn get_operation(&self, name: &OperationName) -> Result<lro::Operation> {
-        let target = Target::from(name.clone());
-        self.call(
-            &GET_OPERATION,
-            site(&target, None),
-            lro::GetOperationRequest {
-                name: target.relative_name().to_owned(),
-            },
-            None,
-            |ch, req| async move { OperationsClient::new(ch).get_operation(req).await },
-        )
-        .await
+        self.get_kind::<Operations>(&Target::from(name.clone()), None)
+            .await
     }
 
     /// Pipeline jobs under `parent`, following page tokens. `filter` uses Google's List syntax,
@@ -262,42 +188,18 @@ impl Client {
         limiter: Option<&RegionLimiter>,
     ) -> Result<CancelAck> {
         let attempts = AtomicU32::new(0);
-        let site = site(target, limiter);
-        let name = target.relative_name().to_owned();
         let sent = match target {
             Target::PipelineJob(_) => {
-                self.call(
-                    &CANCEL_PIPELINE_JOB,
-                    site,
-                    aip::CancelPipelineJobRequest { name },
-                    Some(&attempts),
-                    |ch, req| async move {
-                        PipelineServiceClient::new(ch)
-                            .cancel_pipeline_job(req)
-                            .await
-                    },
-                )
-                .await
+                self.cancel_kind::<PipelineJobs>(target, limiter, &attempts)
+                    .await
             }
             Target::NasJob(_) => {
-                self.call(
-                    &CANCEL_NAS_JOB,
-                    site,
-                    aip::CancelNasJobRequest { name },
-                    Some(&attempts),
-                    |ch, req| async move { JobServiceClient::new(ch).cancel_nas_job(req).await },
-                )
-                .await
+                self.cancel_kind::<NasJobs>(target, limiter, &attempts)
+                    .await
             }
             Target::Operation(_) => {
-                self.call(
-                    &CANCEL_OPERATION,
-                    site,
-                    lro::CancelOperationRequest { name },
-                    Some(&attempts),
-                    |ch, req| async move { OperationsClient::new(ch).cancel_operation(req).await },
-                )
-                .await
+                self.cancel_kind::<Operations>(target, limiter, &attempts)
+                    .await
             }
         };
         let rpc = match sent {
@@ -322,162 +224,46 @@ impl Client {
         target: &Target,
         limiter: Option<&RegionLimiter>,
     ) -> Result<TargetStatus> {
-        let site = site(target, limiter);
-        let name = target.relative_name().to_owned();
         match target {
             Target::PipelineJob(_) => self
-                .call(&GET_PIPELINE_JOB, site, aip::GetPipelineJobRequest { name }, None, |ch, req| async move {
-                    PipelineServiceClient::new(ch).get_pipeline_job(req).await
-                })
+                .get_kind::<PipelineJobs>(target, limiter)
                 .await
-                .map(TargetStatus::from),
+                .map(Into::into),
             Target::NasJob(_) => self
-                .call(&GET_NAS_JOB, site, aip::GetNasJobRequest { name }, None, |ch, req| async move {
-                    JobServiceClient::new(ch).get_nas_job(req).await
-                })
+                .get_kind::<NasJobs>(target, limiter)
                 .await
-                .map(TargetStatus::from),
+                .map(Into::into),
             Target::Operation(_) => self
-                .call(&GET_OPERATION, site, lro::GetOperationRequest { name }, None, |ch, req| async move {
-                    OperationsClient::new(ch).get_operation(req).await
-                })
+                .get_kind::<Operations>(target, limiter)
                 .await
-                .map(TargetStatus::from),
+                .map(Into::into),
         }
     }
-}
 
-/// A List request: how to send it, page through it, and split its response.
-pub(crate) trait Page: Clone + Send + Sync + 'static {
-    /// The List RPC.
-    const RPC: &'static Rpc;
-    /// The routing parameter naming the parent (`parent`, or `name` for Operations).
-    const PARAM: &'static str;
-    /// The first page's request.
-    fn first(parent: String, filter: String) -> Self;
-    /// What one page holds.
-    type Item: Send + 'static;
-    /// The response message.
-    type Response: Send + 'static;
-    /// The parent (or owner) the request names.
-    fn resource(&self) -> &str;
-    /// The same request asking for the page after `token`.
-    fn with_page_token(self, token: String) -> Self;
-    /// Items and the next page token.
-    fn split(response: Self::Response) -> (Vec<Self::Item>, String);
-    /// Invokes the stub.
-    fn send(
-        channel: GrpcChannel,
-        request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<
-        'static,
-        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
-    >;
-}
-
-impl Page for aip::ListPipelineJobsRequest {
-    const RPC: &'static Rpc = &LIST_PIPELINE_JOBS;
-    const PARAM: &'static str = "parent";
-    fn first(parent: String, filter: String) -> Self {
-        Self {
-            parent,
-            filter,
-            page_size: LIST_PAGE_SIZE,
-            ..Default::default()
-        }
-    }
-    type Item = aip::PipelineJob;
-    type Response = aip::ListPipelineJobsResponse;
-    fn resource(&self) -> &str {
-        &self.parent
-    }
-    fn with_page_token(self, page_token: String) -> Self {
-        Self { page_token, ..self }
-    }
-    fn split(response: Self::Response) -> (Vec<Self::Item>, String) {
-        (response.pipeline_jobs, response.next_page_token)
-    }
-    fn send(
-        channel: GrpcChannel,
-        request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<
-        'static,
-        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
-    > {
-        Box::pin(async move {
-            PipelineServiceClient::new(channel)
-                .list_pipeline_jobs(request)
-                .await
-        })
-    }
-}
-
-impl Page for aip::ListNasJobsRequest {
-    const RPC: &'static Rpc = &LIST_NAS_JOBS;
-    const PARAM: &'static str = "parent";
-    fn first(parent: String, filter: String) -> Self {
-        Self {
-            parent,
-            filter,
-            page_size: LIST_PAGE_SIZE,
-            ..Default::default()
-        }
-    }
-    type Item = aip::NasJob;
-    type Response = aip::ListNasJobsResponse;
-    fn resource(&self) -> &str {
-        &self.parent
-    }
-    fn with_page_token(self, page_token: String) -> Self {
-        Self { page_token, ..self }
-    }
-    fn split(response: Self::Response) -> (Vec<Self::Item>, String) {
-        (response.nas_jobs, response.next_page_token)
-    }
-    fn send(
-        channel: GrpcChannel,
-        request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<
-        'static,
-        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
-    > {
-        Box::pin(async move { JobServiceClient::new(channel).list_nas_jobs(request).await })
-    }
-}
-
-impl Page for lro::ListOperationsRequest {
-    const RPC: &'static Rpc = &LIST_OPERATIONS;
-    const PARAM: &'static str = "name";
-    fn first(name: String, filter: String) -> Self {
-        Self {
+    async fn cancel_kind<K: Kind>(
+        &self,
+        target: &Target,
+        limiter: Option<&RegionLimiter>,
+        attempts: &AtomicU32,
+    ) -> Result<()> {
+        let name = target.relative_name().to_owned();
+        self.call(
+            K::CANCEL,
+            site(target, limiter),
             name,
-            filter,
-            page_size: LIST_PAGE_SIZE,
-            ..Default::default()
-        }
+            Some(attempts),
+            K::cancel,
+        )
+        .await
     }
-    type Item = lro::Operation;
-    type Response = lro::ListOperationsResponse;
-    fn resource(&self) -> &str {
-        &self.name
-    }
-    fn with_page_token(self, page_token: String) -> Self {
-        Self { page_token, ..self }
-    }
-    fn split(response: Self::Response) -> (Vec<Self::Item>, String) {
-        (response.operations, response.next_page_token)
-    }
-    fn send(
-        channel: GrpcChannel,
-        request: tonic::Request<Self>,
-    ) -> futures::future::BoxFuture<
-        'static,
-        std::result::Result<tonic::Response<Self::Response>, tonic::Status>,
-    > {
-        Box::pin(async move {
-            OperationsClient::new(channel)
-                .list_operations(request)
-                .await
-        })
+
+    async fn get_kind<K: Kind>(
+        &self,
+        target: &Target,
+        limiter: Option<&RegionLimiter>,
+    ) -> Result<K::Resource> {
+        let name = target.relative_name().to_owned();
+        self.call(K::GET, site(target, limiter), name, None, K::get)
+            .await
     }
 }

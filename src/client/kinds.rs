@@ -1,0 +1,175 @@
+//! The per-kind glue between the one generic call path and the generated stubs: which RPC,
+//! which request message, which stub method. Nothing else differs between the kinds, so this is
+//! all a kind adds; the logic lives once in `targets`, `wait` and `bulk`.
+
+use futures::future::BoxFuture;
+
+use crate::channel::GrpcChannel;
+use crate::outcome::TargetStatus;
+use crate::proto::google::cloud::aiplatform::v1 as aip;
+use crate::proto::google::longrunning as lro;
+use aip::job_service_client::JobServiceClient;
+use aip::pipeline_service_client::PipelineServiceClient;
+use lro::operations_client::OperationsClient;
+
+use super::call::Rpc;
+
+/// Page size asked of List calls; Google caps it server-side anyway.
+pub(crate) const LIST_PAGE_SIZE: i32 = 100;
+
+type Answer<T> = BoxFuture<'static, Result<tonic::Response<T>, tonic::Status>>;
+
+/// One kind of cancellable resource, as its RPCs see it. Requests travel as the bare resource
+/// name (cheap to clone per attempt) and become the request message at the stub.
+pub(crate) trait Kind {
+    /// What Get returns.
+    type Resource: Into<TargetStatus> + Send + 'static;
+    /// Its List request.
+    type List: Page;
+    /// The Cancel RPC.
+    const CANCEL: &'static Rpc;
+    /// The Get RPC.
+    const GET: &'static Rpc;
+    /// Sends Cancel for `name`.
+    fn cancel(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<()>;
+    /// Sends Get for `name`.
+    fn get(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<Self::Resource>;
+}
+
+/// A List request: how to send it, page through it, and split its response.
+pub(crate) trait Page: Clone + Send + Sync + 'static {
+    /// What one page holds.
+    type Item: Send + 'static;
+    /// The response message.
+    type Response: Send + 'static;
+    /// The List RPC.
+    const RPC: &'static Rpc;
+    /// The routing parameter naming the parent (`parent`, or `name` for Operations).
+    const PARAM: &'static str;
+    /// The first page's request.
+    fn first(parent: String, filter: String) -> Self;
+    /// The parent (or owner) the request names.
+    fn resource(&self) -> &str;
+    /// The same request asking for the page after `token`.
+    fn with_page_token(self, token: String) -> Self;
+    /// Items and the next page token.
+    fn split(response: Self::Response) -> (Vec<Self::Item>, String);
+    /// Invokes the stub.
+    fn send(channel: GrpcChannel, request: tonic::Request<Self>) -> Answer<Self::Response>;
+}
+
+/// Declares a service's RPCs as [`Rpc`] statics.
+macro_rules! rpcs {
+    ($service:literal: $($name:ident = $method:literal),+) => {
+        $(pub(crate) static $name: Rpc = Rpc { service: $service, method: $method };)+
+    };
+}
+
+rpcs!("google.cloud.aiplatform.v1.PipelineService":
+    CANCEL_PIPELINE_JOB = "CancelPipelineJob",
+    GET_PIPELINE_JOB = "GetPipelineJob",
+    LIST_PIPELINE_JOBS = "ListPipelineJobs");
+rpcs!("google.cloud.aiplatform.v1.JobService":
+    CANCEL_NAS_JOB = "CancelNasJob",
+    GET_NAS_JOB = "GetNasJob",
+    LIST_NAS_JOBS = "ListNasJobs");
+rpcs!("google.longrunning.Operations":
+    CANCEL_OPERATION = "CancelOperation",
+    GET_OPERATION = "GetOperation",
+    LIST_OPERATIONS = "ListOperations");
+
+/// Implements [`Kind`] and [`Page`] for one kind from the names of its messages and methods.
+macro_rules! kind {
+    (
+        $kind:ident: $stub:ident, $resource:ty,
+        cancel $cancel_rpc:ident $cancel_req:ty => $cancel_fn:ident,
+        get $get_rpc:ident $get_req:ty => $get_fn:ident,
+        list $list_rpc:ident $list_req:ty => $list_fn:ident -> $list_resp:ty,
+        $parent:ident, $items:ident
+    ) => {
+        /// Marks the kind for the generic path.
+        pub(crate) struct $kind;
+
+        impl Kind for $kind {
+            type Resource = $resource;
+            type List = $list_req;
+            const CANCEL: &'static Rpc = &$cancel_rpc;
+            const GET: &'static Rpc = &$get_rpc;
+            fn cancel(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<()> {
+                let request = name.map(|name| <$cancel_req>::from_name(name));
+                Box::pin(async move { $stub::new(channel).$cancel_fn(request).await })
+            }
+            fn get(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<$resource> {
+                let request = name.map(|name| <$get_req>::from_name(name));
+                Box::pin(async move { $stub::new(channel).$get_fn(request).await })
+            }
+        }
+
+        impl Page for $list_req {
+            type Item = $resource;
+            type Response = $list_resp;
+            const RPC: &'static Rpc = &$list_rpc;
+            const PARAM: &'static str = stringify!($parent);
+            fn first($parent: String, filter: String) -> Self {
+                Self {
+                    $parent,
+                    filter,
+                    page_size: LIST_PAGE_SIZE,
+                    ..Default::default()
+                }
+            }
+            fn resource(&self) -> &str {
+                &self.$parent
+            }
+            fn with_page_token(self, page_token: String) -> Self {
+                Self { page_token, ..self }
+            }
+            fn split(response: Self::Response) -> (Vec<Self::Item>, String) {
+                (response.$items, response.next_page_token)
+            }
+            fn send(channel: GrpcChannel, request: tonic::Request<Self>) -> Answer<$list_resp> {
+                Box::pin(async move { $stub::new(channel).$list_fn(request).await })
+            }
+        }
+    };
+}
+
+/// Request messages that name one resource.
+trait FromName {
+    fn from_name(name: String) -> Self;
+}
+
+macro_rules! from_name {
+    ($($request:ty),+) => {
+        $(impl FromName for $request {
+            fn from_name(name: String) -> Self {
+                Self { name }
+            }
+        })+
+    };
+}
+
+from_name!(
+    aip::CancelPipelineJobRequest,
+    aip::GetPipelineJobRequest,
+    aip::CancelNasJobRequest,
+    aip::GetNasJobRequest,
+    lro::CancelOperationRequest,
+    lro::GetOperationRequest
+);
+
+kind!(PipelineJobs: PipelineServiceClient, aip::PipelineJob,
+    cancel CANCEL_PIPELINE_JOB aip::CancelPipelineJobRequest => cancel_pipeline_job,
+    get GET_PIPELINE_JOB aip::GetPipelineJobRequest => get_pipeline_job,
+    list LIST_PIPELINE_JOBS aip::ListPipelineJobsRequest => list_pipeline_jobs -> aip::ListPipelineJobsResponse,
+    parent, pipeline_jobs);
+kind!(NasJobs: JobServiceClient, aip::NasJob,
+    cancel CANCEL_NAS_JOB aip::CancelNasJobRequest => cancel_nas_job,
+    get GET_NAS_JOB aip::GetNasJobRequest => get_nas_job,
+    list LIST_NAS_JOBS aip::ListNasJobsRequest => list_nas_jobs -> aip::ListNasJobsResponse,
+    parent, nas_jobs);
+kind!(Operations: OperationsClient, lro::Operation,
+    cancel CANCEL_OPERATION lro::CancelOperationRequest => cancel_operation,
+    get GET_OPERATION lro::GetOperationRequest => get_operation,
+    list LIST_OPERATIONS lro::ListOperationsRequest => list_operations -> lro::ListOperationsResponse,
+    name, operations);
