@@ -196,3 +196,57 @@ async fn unsupported_credential_files_are_refused_clearly() {
         "{reason}"
     );
 }
+
+/// Application Default Credentials as a user meets them: the CLI with only
+/// `GOOGLE_APPLICATION_CREDENTIALS` set, for both kinds of file it may name (gcloud's
+/// `authorized_user`, which gcp_auth alone cannot read from that variable, and a service account).
+#[tokio::test]
+async fn adc_from_google_application_credentials_works_for_both_file_kinds() {
+    let endpoint = TokenEndpoint::default();
+    let token_uri = serve_tokens(endpoint.clone()).await;
+    let name = &jobs(1)[0];
+    let authorized_user = serde_json::json!({
+        "type": "authorized_user",
+        "client_id": "client.apps.googleusercontent.com",
+        "client_secret": "test-secret",
+        "refresh_token": "1//test-refresh-token",
+        "token_uri": token_uri,
+    })
+    .to_string();
+    for (i, json) in [authorized_user, service_account_json(&token_uri)]
+        .into_iter()
+        .enumerate()
+    {
+        let token = format!("ya29.adc-token-{}", i + 1);
+        let fake = FakeVertex::builder()
+            .token(token)
+            .pipeline_job(name, State::Running)
+            .start()
+            .await
+            .unwrap();
+        let file = std::env::temp_dir().join(format!(
+            "vertex-cancel-adc-env-{}-{i}.json",
+            std::process::id()
+        ));
+        std::fs::write(&file, json).unwrap();
+        let home =
+            std::env::temp_dir().join(format!("vertex-cancel-empty-home-{}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vertex-cancel"))
+            .args(["status", name, "--endpoint", &fake.endpoint(), "--json"])
+            .env("GOOGLE_APPLICATION_CREDENTIALS", &file)
+            .env("HOME", &home)
+            .env_remove("VERTEX_CANCEL_ACCESS_TOKEN")
+            .env_remove("VERTEX_CANCEL_ENDPOINT")
+            .output()
+            .await
+            .unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "file {i}: {stdout} {stderr}");
+        assert!(stdout.contains("RUNNING"), "{stdout}");
+        assert_eq!(fake.calls().len(), 1);
+    }
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 2);
+}
