@@ -102,7 +102,10 @@ impl Client {
         let deadline = Instant::now() + wait.budget;
         let mut last: Option<State> = None;
         for interval in wait.intervals() {
-            let Some(status) = self.poll(target, deadline, interval).await? else {
+            let Some(status) = self
+                .poll(target, deadline, interval, wait.first_interval)
+                .await?
+            else {
                 break;
             };
             match status {
@@ -133,6 +136,7 @@ impl Client {
             target: Target,
             deadline: Instant,
             intervals: Box<dyn Iterator<Item = Duration> + Send>,
+            min_gap: Duration,
             last: Option<State>,
             first: bool,
             done: bool,
@@ -142,6 +146,7 @@ impl Client {
             target: target.clone(),
             deadline: Instant::now() + wait.budget,
             intervals: Box::new(wait.intervals()),
+            min_gap: wait.first_interval,
             last: None,
             first: true,
             done: false,
@@ -154,7 +159,7 @@ impl Client {
                     w.intervals.next()?
                 };
                 w.first = false;
-                match w.client.poll(&w.target, w.deadline, delay).await {
+                match w.client.poll(&w.target, w.deadline, delay, w.min_gap).await {
                     Ok(None) => return None,
                     Ok(Some(Err(_missed))) => {}
                     Ok(Some(Ok(status))) if Some(status.state) == w.last => {}
@@ -173,17 +178,20 @@ impl Client {
         })
     }
 
-    /// Sleeps `delay` then reads the status once, within `deadline`.
+    /// Sleeps `delay` (shortened to land before `deadline`, see [`fit_to_deadline`]) then reads
+    /// the status once, within `deadline`.
     /// `Ok(None)`: the budget is spent; `Ok(Some(Err))`: a missed poll; `Err`: a permanent error.
     async fn poll(
         &self,
         target: &Target,
         deadline: Instant,
         delay: Duration,
+        min_gap: Duration,
     ) -> Result<Option<std::result::Result<TargetStatus, Error>>> {
-        if Instant::now() + delay >= deadline {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let Some(delay) = fit_to_deadline(delay, remaining, min_gap) else {
             return Ok(None);
-        }
+        };
         tokio::time::sleep(delay).await;
         match tokio::time::timeout_at(deadline, self.get(target)).await {
             Err(_) => Ok(None),
@@ -191,6 +199,19 @@ impl Client {
             Ok(Err(error)) if is_missed_poll(&error) => Ok(Some(Err(error))),
             Ok(Err(error)) => Err(error),
         }
+    }
+}
+
+/// The delay before the next poll: as scheduled when that lands before the deadline; otherwise
+/// half the time left, so the last poll still happens late in the budget, until less than two
+/// `min_gap`s remain (`None`: stop polling).
+fn fit_to_deadline(delay: Duration, remaining: Duration, min_gap: Duration) -> Option<Duration> {
+    if delay < remaining {
+        Some(delay)
+    } else if remaining >= min_gap * 2 && !remaining.is_zero() {
+        Some(remaining / 2)
+    } else {
+        None
     }
 }
 
@@ -202,6 +223,21 @@ pub(crate) fn is_missed_poll(error: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_polls_fit_in_the_budget() {
+        let s = Duration::from_secs;
+        assert_eq!(fit_to_deadline(s(4), s(10), s(1)), Some(s(4)));
+        assert_eq!(
+            fit_to_deadline(s(8), s(3), s(1)),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            fit_to_deadline(s(8), Duration::from_millis(1500), s(1)),
+            None
+        );
+        assert_eq!(fit_to_deadline(s(0), s(0), s(0)), None);
+    }
 
     #[test]
     fn intervals_grow_to_the_cap() {
