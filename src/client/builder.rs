@@ -423,3 +423,25 @@ impl Client {
         self.inner.headers.tokens.stop().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_clone_send_sync_and_one_pointer_wide() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<Client>();
+        assert_eq!(std::mem::size_of::<Client>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn the_api_client_header_names_rust_this_crate_and_grpc() {
+        let header = api_client_header();
+        let parts: Vec<&str> = header.split(' ').collect();
+        assert_eq!(parts.len(), 3, "{header}");
+        assert!(parts[0].starts_with("gl-rust/1."), "{header}");
+        assert_eq!(parts[1], concat!("gccl/", env!("CARGO_PKG_VERSION")));
+        assert!(parts[2].starts_with("grpc/"), "{header}");
+    }
+}
