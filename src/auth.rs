@@ -29,6 +29,13 @@ const FETCH_RETRY_INITIAL: Duration = Duration::from_millis(500);
 const FETCH_RETRY_MAX: Duration = Duration::from_secs(30);
 /// Lifetime assumed for a token whose source does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// Longest lifetime believed: a larger `expires_in` is refreshed as if it were this.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// A token this close to expiry (at most a quarter of its lifetime) is treated as expired: a
+/// request must arrive before it lapses.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+/// How long one fetch may take before it counts as failed (a blackholed metadata server).
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An access token and how long it stays valid. `Debug` prints `[redacted]`.
 #[derive(Clone)]
@@ -98,6 +105,8 @@ pub trait TokenSource: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Credentials {
     kind: CredentialsKind,
+    /// The `quota_project_id` of an `authorized_user` file given explicitly.
+    file_quota_project: Option<String>,
 }
 
 #[derive(Clone)]
@@ -114,6 +123,7 @@ impl Credentials {
     pub fn application_default() -> Self {
         Self {
             kind: CredentialsKind::ApplicationDefault,
+            file_quota_project: None,
         }
     }
 
@@ -121,6 +131,7 @@ impl Credentials {
     pub fn static_token(token: impl Into<String>) -> Self {
         Self {
             kind: CredentialsKind::Static(AccessToken::new(token, None)),
+            file_quota_project: None,
         }
     }
 
@@ -128,6 +139,7 @@ impl Credentials {
     pub fn none() -> Self {
         Self {
             kind: CredentialsKind::None,
+            file_quota_project: None,
         }
     }
 
@@ -135,6 +147,7 @@ impl Credentials {
     pub fn from_provider(source: impl TokenSource) -> Self {
         Self {
             kind: CredentialsKind::Source(Arc::new(source)),
+            file_quota_project: None,
         }
     }
 
@@ -163,7 +176,10 @@ impl Credentials {
     fn from_json_file_text(text: &str) -> Result<Self, Error> {
         match credential_type(text)?.as_str() {
             "service_account" => Self::service_account_json(text),
-            "authorized_user" => Ok(Self::from_provider(AuthorizedUser::from_json(text)?)),
+            "authorized_user" => Ok(Self {
+                file_quota_project: quota_project_id(text),
+                ..Self::from_provider(AuthorizedUser::from_json(text)?)
+            }),
             other => Err(Error::Auth {
                 source: format!(
                     "credentials of type `{other}` are not supported; use a service-account key, \
@@ -171,6 +187,18 @@ impl Credentials {
                 )
                 .into(),
             }),
+        }
+    }
+
+    /// The quota project these credentials name: `quota_project_id` of the `authorized_user`
+    /// file used (given, named by `GOOGLE_APPLICATION_CREDENTIALS`, or gcloud's default ADC
+    /// file), as Google's client libraries read it.
+    pub(crate) fn quota_project(&self) -> Option<String> {
+        match &self.kind {
+            CredentialsKind::ApplicationDefault => {
+                adc_file_text().and_then(|t| quota_project_id(&t))
+            }
+            _ => self.file_quota_project.clone(),
         }
     }
 
@@ -244,6 +272,32 @@ async fn application_default_source() -> Result<Arc<dyn TokenSource>, Error> {
     }
     let provider = gcp_auth::provider().await.map_err(auth_error)?;
     Ok(Arc::new(GcpAuthSource(provider)))
+}
+
+/// The ADC file: named by `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's default location.
+fn adc_file_text() -> Option<String> {
+    let path = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            Some(PathBuf::from(home).join(".config/gcloud/application_default_credentials.json"))
+        })?;
+    std::fs::read_to_string(path).ok()
+}
+
+/// An `authorized_user` file's `quota_project_id`, if it has one.
+fn quota_project_id(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Quota {
+        #[serde(rename = "type")]
+        kind: String,
+        quota_project_id: Option<String>,
+    }
+    let file: Quota = serde_json::from_str(text).ok()?;
+    (file.kind == "authorized_user")
+        .then_some(file.quota_project_id)
+        .flatten()
+        .filter(|p| !p.is_empty())
 }
 
 /// Adapts any gcp_auth provider (service account, metadata server, gcloud) to [`TokenSource`].
@@ -393,12 +447,14 @@ pub(crate) struct Published {
 #[derive(Clone)]
 struct CachedToken {
     header: AsciiMetadataValue,
-    expires_at: Instant,
+    /// Expiry less a margin (a quarter of the lifetime for short-lived tokens), so that a
+    /// request sent with it still arrives before it lapses.
+    usable_until: Instant,
 }
 
 impl CachedToken {
     fn is_valid(&self) -> bool {
-        Instant::now() < self.expires_at
+        Instant::now() < self.usable_until
     }
 }
 
@@ -494,8 +550,17 @@ async fn wait_for_token(mut rx: watch::Receiver<Published>) -> Result<AsciiMetad
 async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>) {
     let mut retry_delay = FETCH_RETRY_INITIAL;
     loop {
-        let next = match source.fetch().await.map_err(Arc::new).and_then(|token| {
-            let lifetime = token.expires_in.unwrap_or(DEFAULT_LIFETIME);
+        let fetched = match tokio::time::timeout(FETCH_TIMEOUT, source.fetch()).await {
+            Ok(result) => result,
+            Err(_) => {
+                Err(format!("the token source did not answer within {FETCH_TIMEOUT:?}").into())
+            }
+        };
+        let next = match fetched.map_err(Arc::new).and_then(|token| {
+            let lifetime = token
+                .expires_in
+                .unwrap_or(DEFAULT_LIFETIME)
+                .min(MAX_LIFETIME);
             bearer_header(&token.secret)
                 .map(|header| (header, lifetime))
                 .map_err(|e| Arc::new(Box::new(e) as BoxError))
@@ -505,7 +570,7 @@ async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>
                 tx.send_replace(Published {
                     token: Some(CachedToken {
                         header,
-                        expires_at: Instant::now() + lifetime,
+                        usable_until: Instant::now() + lifetime - EXPIRY_MARGIN.min(lifetime / 4),
                     }),
                     error: None,
                 });
@@ -531,11 +596,12 @@ async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>
 /// allows it.
 fn refresh_after(lifetime: Duration) -> Duration {
     let at_80 = lifetime.mul_f64(0.8);
-    match lifetime.checked_sub(REFRESH_MARGIN) {
-        Some(before_margin) => at_80.min(before_margin),
-        None => at_80,
-    }
-    .max(Duration::from_millis(100))
+    // Never earlier than half the lifetime: keeps the schedule monotonic in the lifetime and
+    // stops short-lived tokens from being refetched in a tight loop.
+    at_80
+        .min(lifetime.saturating_sub(REFRESH_MARGIN))
+        .max(lifetime / 2)
+        .max(Duration::from_millis(100))
 }
 
 fn bearer_header(secret: &str) -> Result<AsciiMetadataValue, Error> {
@@ -602,23 +668,21 @@ mod tests {
 
     #[test]
     fn refresh_point_is_80_percent_and_5_minutes_before_expiry() {
-        assert_eq!(
-            refresh_after(Duration::from_secs(3600)),
-            Duration::from_secs(2880)
-        );
-        assert_eq!(
-            refresh_after(Duration::from_secs(1200)),
-            Duration::from_secs(900)
-        );
-        assert_eq!(
-            refresh_after(Duration::from_secs(10)),
-            Duration::from_secs(8)
-        );
+        let at = |secs| refresh_after(Duration::from_secs(secs)).as_secs_f64();
+        assert_eq!(at(3600), 2880.0); // 80%
+        assert_eq!(at(1200), 900.0); // 5 minutes before expiry
+        assert_eq!(at(10), 5.0); // short-lived: half way
+        let mut last = 0.0;
+        for secs in (1..7200).step_by(7) {
+            assert!(at(secs) >= last, "refresh point goes back at {secs} s");
+            assert!(at(secs) < secs as f64);
+            last = at(secs);
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_calls_share_one_fetch_per_refresh() {
-        let (fetches, cache) = counting(Duration::from_secs(100), false);
+        let (fetches, cache) = counting(Duration::from_secs(3600), false);
         let calls = (0..200).map(|_| cache.authorization());
         let headers = futures::future::join_all(calls).await;
         assert!(
@@ -628,8 +692,8 @@ mod tests {
         );
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
-        // Just before the refresh point the old token is still served without a fetch.
-        tokio::time::sleep(Duration::from_secs(79)).await;
+        // Just before the refresh point (80%: 2,880 s) the old token is served without a fetch.
+        tokio::time::sleep(Duration::from_secs(2879)).await;
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
@@ -639,9 +703,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_call_with_a_valid_token_never_waits_for_a_fetch() {
-        let (_, cache) = counting(Duration::from_secs(100), false);
+        let (_, cache) = counting(Duration::from_secs(3600), false);
         cache.authorization().await.unwrap();
-        tokio::time::sleep(Duration::from_secs(80)).await;
+        tokio::time::sleep(Duration::from_secs(2880)).await;
         // The answer is ready synchronously: polling once must complete.
         let ready = futures::FutureExt::now_or_never(cache.authorization());
         assert!(matches!(ready, Some(Ok(Some(_)))));

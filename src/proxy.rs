@@ -122,7 +122,9 @@ impl ProxyRules {
 
     /// The proxy to reach `endpoint` through, if any.
     pub(crate) fn proxy_for(&self, endpoint: &Endpoint) -> Option<Proxy> {
-        if self.loopback_direct && endpoint.is_loopback() {
+        // Plaintext goes nowhere but loopback, and a tunnel through a proxy would carry the
+        // token in the clear to the proxy (and reach the proxy host's loopback, not ours).
+        if !endpoint.is_tls() || (self.loopback_direct && endpoint.is_loopback()) {
             return None;
         }
         let intercept = self.matcher.as_ref()?.intercept(endpoint.uri())?;
@@ -178,7 +180,7 @@ fn check_proxy_url(url: &str, source: &str) -> Result<(), Error> {
 }
 
 /// The URL as it may be shown: `user:password@` replaced by `***@`.
-fn redact_userinfo(url: &str) -> String {
+pub(crate) fn redact_userinfo(url: &str) -> String {
     let shown = match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((_, host)) => format!("{scheme}://***@{host}"),
@@ -485,7 +487,11 @@ mod tests {
             via,
             "explicit covers loopback"
         );
-        assert_eq!(proxied(&rules, "http://127.0.0.1:9"), via);
+        assert_eq!(
+            proxied(&rules, "http://127.0.0.1:9"),
+            None,
+            "plaintext is never tunnelled: the proxy would read the token"
+        );
         assert_eq!(proxied(&rules, "https://internal.example"), None);
         assert_eq!(
             proxied(&rules, "https://a.internal.example"),

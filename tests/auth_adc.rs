@@ -125,6 +125,7 @@ async fn an_authorized_user_file_is_exchanged_for_a_token() {
         "client_secret": "test-secret",
         "refresh_token": "1//test-refresh-token",
         "token_uri": token_uri,
+        "quota_project_id": "billing-from-adc",
     });
     std::fs::write(&file, json.to_string()).unwrap();
     let credentials = Credentials::from_file(&file);
@@ -144,6 +145,11 @@ async fn an_authorized_user_file_is_exchanged_for_a_token() {
         .await
         .unwrap();
     client.cancel(&name.parse().unwrap()).await.unwrap();
+    // The file's quota project is billed, as gcloud's ADC users expect.
+    assert_eq!(
+        fake.calls()[0].header("x-goog-user-project"),
+        Some("billing-from-adc")
+    );
     let body = endpoint.bodies.lock().unwrap()[0].clone();
     assert!(
         body.contains("\"grant_type\":\"refresh_token\"") && body.contains("1//test-refresh-token"),

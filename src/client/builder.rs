@@ -67,7 +67,7 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 /// Where the proxy setting comes from.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 enum ProxyChoice {
     /// `HTTPS_PROXY` / `NO_PROXY`, read in `build()`.
     #[default]
@@ -76,6 +76,17 @@ enum ProxyChoice {
     Direct,
     /// This proxy URL.
     Url(String),
+}
+
+impl std::fmt::Debug for ProxyChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Environment => f.write_str("Environment"),
+            Self::Direct => f.write_str("Direct"),
+            // The URL may carry a proxy password.
+            Self::Url(url) => write!(f, "Url({})", crate::proxy::redact_userinfo(url)),
+        }
+    }
 }
 
 impl Default for ClientBuilder {
@@ -128,7 +139,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The project billed for quota (`x-goog-user-project`).
+    /// The project billed for quota (`x-goog-user-project`). Without it:
+    /// `GOOGLE_CLOUD_QUOTA_PROJECT`, then the `quota_project_id` of an `authorized_user` ADC file.
     pub fn quota_project(mut self, project: impl Into<String>) -> Self {
         self.quota_project = Some(project.into());
         self
@@ -255,11 +267,12 @@ impl ClientBuilder {
     /// [`Error::Auth`] when the credential source cannot start.
     pub async fn build(self) -> Result<Client> {
         install_crypto_provider();
+        self.retry.validate()?;
         let resolver = self.resolver()?;
         let sends_token = !self.credentials.is_none();
         self.check_credentials_fit_endpoint(&resolver, sends_token)?;
         let user_project = self
-            .quota_project
+            .billed_project()
             .as_deref()
             .map(|p| header_value("quota project", p))
             .transpose()?;
@@ -296,6 +309,22 @@ impl ClientBuilder {
                 closed: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// The project billed: set here, else `GOOGLE_CLOUD_QUOTA_PROJECT`, else the ADC file's
+    /// `quota_project_id` (the order Google's client libraries use). None without credentials.
+    fn billed_project(&self) -> Option<String> {
+        if self.credentials.is_none() {
+            return self.quota_project.clone();
+        }
+        self.quota_project
+            .clone()
+            .or_else(|| {
+                std::env::var("GOOGLE_CLOUD_QUOTA_PROJECT")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+            })
+            .or_else(|| self.credentials.quota_project())
     }
 
     fn resolver(&self) -> Result<EndpointResolver> {

@@ -7,7 +7,7 @@
 //! Get each: Vertex AI counts Get and List against the same per-region quota of about 600 a
 //! minute, so this is what lets a bulk cancel with confirmation fit in it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::{Error, Result};
-use crate::name::{LocationName, Service, Target, TargetKind};
+use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
 use crate::proto::google::cloud::aiplatform::v1 as aip;
 use crate::proto::google::longrunning as lro;
@@ -26,7 +26,7 @@ use super::builder::Client;
 use super::call::RegionLimiter;
 use super::kinds::Page;
 use super::targets::CancelAck;
-use super::wait::{Wait, is_missed_poll};
+use super::wait::{Wait, deadline_after, is_missed_poll};
 
 /// Options of [`Client::cancel_many`].
 #[derive(Debug, Clone)]
@@ -84,17 +84,38 @@ struct Pending {
     last: Option<State>,
 }
 
-/// Targets confirmed together by one List: same kind, service and parent.
+/// Targets confirmed together by one List: same kind, service and parent (for an operation, the
+/// resource owning it, which is what ListOperations takes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Group {
     kind: TargetKind,
     service: Service,
-    parent: LocationName,
+    location: String,
+    parent: String,
 }
 
+impl Group {
+    fn of(target: &Target) -> Self {
+        let parent = match target {
+            Target::Operation(op) => op.owner().to_owned(),
+            other => other.parent().to_string(),
+        };
+        Self {
+            kind: target.kind(),
+            service: target.service(),
+            location: target.location().to_owned(),
+            parent,
+        }
+    }
+}
+
+/// The pending targets, keyed by arrival so that a target given twice is reported twice.
+type PendingSet = HashMap<u64, Pending>;
+
 impl Client {
-    /// Cancels every target of `targets` at bounded concurrency; each is reported exactly once,
-    /// in no promised order. Dropping the stream stops the work.
+    /// Cancels every target of `targets` at bounded concurrency; each is reported exactly once
+    /// (a target given twice, twice), in no promised order. Dropping the stream stops the work:
+    /// no further cancel or poll is sent.
     pub fn cancel_many<S>(
         &self,
         targets: S,
@@ -103,7 +124,7 @@ impl Client {
     where
         S: Stream<Item = Target> + Send + 'static,
     {
-        let capacity = options.concurrency * 2;
+        let capacity = options.concurrency.saturating_mul(2).min(1 << 16);
         let (out, reports) = mpsc::channel(capacity);
         let limiter = options.rate_per_region.map(RegionLimiter::per_second);
         let confirm = options.wait.map(|wait| {
@@ -146,12 +167,19 @@ impl Client {
             })
             .buffer_unordered(options.concurrency);
         let mut cancels = std::pin::pin!(cancels);
-        while let Some((target, ack)) = cancels.next().await {
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = out.closed() => return, // the caller dropped the stream
+                next = cancels.next() => next,
+            };
+            let Some((target, ack)) = next else { return };
             let sent = match (ack, &confirm) {
                 (Ok(CancelAck::Started), Some(confirm)) => {
+                    let deadline = deadline_after(budget);
                     let pending = Pending {
                         target,
-                        deadline: Instant::now() + budget,
+                        deadline,
                         last: None,
                     };
                     confirm.send(pending).await.is_ok()
@@ -159,7 +187,7 @@ impl Client {
                 (ack, _) => out.send((target, report_ack(ack))).await.is_ok(),
             };
             if !sent {
-                return; // the caller dropped the stream
+                return;
             }
         }
     }
@@ -172,30 +200,38 @@ impl Client {
         wait: Wait,
         limiter: Option<Arc<RegionLimiter>>,
     ) {
-        let mut pending: HashMap<Target, Pending> = HashMap::new();
+        let mut pending = PendingSet::new();
+        let mut get_only: HashSet<Group> = HashSet::new();
+        let mut arrivals = 0_u64;
         let mut intervals = wait.intervals();
         let mut next_round = Instant::now();
         let mut open = true;
         while open || !pending.is_empty() {
             tokio::select! {
+                biased;
+                () = out.closed() => return,
                 received = incoming.recv(), if open => match received {
                     Some(p) => {
                         if pending.is_empty() {
                             intervals = wait.intervals();
-                            next_round = Instant::now() + intervals.next().unwrap_or_default();
+                            next_round = deadline_after(intervals.next().unwrap_or_default());
                         }
-                        pending.insert(p.target.clone(), p);
+                        arrivals += 1;
+                        pending.insert(arrivals, p);
                     }
                     None => open = false,
                 },
                 () = tokio::time::sleep_until(next_round), if !pending.is_empty() => {
-                    let reports = self.confirm_round(&mut pending, &options, limiter.as_ref()).await;
+                    let round = Round { options: &options, limiter: limiter.as_ref(), wait: &wait };
+                    let reports = self.confirm_round(&mut pending, &mut get_only, round).await;
                     for report in reports {
                         if out.send(report).await.is_err() {
                             return;
                         }
                     }
-                    next_round = Instant::now() + intervals.next().unwrap_or_default();
+                    let earliest = pending.values().map(|p| p.deadline).min();
+                    let scheduled = deadline_after(intervals.next().unwrap_or_default());
+                    next_round = earliest.map_or(scheduled, |e| e.min(scheduled));
                 }
             }
         }
@@ -204,52 +240,56 @@ impl Client {
     /// One polling round over every pending target; returns the finished ones.
     async fn confirm_round(
         &self,
-        pending: &mut HashMap<Target, Pending>,
-        options: &CancelMany,
-        limiter: Option<&Arc<RegionLimiter>>,
+        pending: &mut PendingSet,
+        get_only: &mut HashSet<Group>,
+        round: Round<'_>,
     ) -> Vec<Report> {
-        let mut groups: HashMap<Group, Vec<Target>> = HashMap::new();
-        for target in pending.keys() {
-            let group = Group {
-                kind: target.kind(),
-                service: target.service(),
-                parent: target.parent(),
-            };
-            groups.entry(group).or_default().push(target.clone());
+        let mut groups: HashMap<Group, Vec<u64>> = HashMap::new();
+        for (&key, p) in pending.iter() {
+            groups.entry(Group::of(&p.target)).or_default().push(key);
         }
-        let mut seen: Vec<(Target, std::result::Result<TargetStatus, Error>)> = Vec::new();
+        let mut seen: Vec<(u64, std::result::Result<TargetStatus, Error>)> = Vec::new();
         let mut singles = Vec::new();
-        for (group, targets) in groups {
-            if targets.len() < options.list_threshold {
-                singles.extend(targets);
+        for (group, keys) in groups {
+            if keys.len() < round.options.list_threshold || get_only.contains(&group) {
+                singles.extend(keys);
                 continue;
             }
-            match self.list_terminal(&group, limiter).await {
-                Ok(mut found) => seen.extend(targets.into_iter().filter_map(|t| {
+            match self.list_terminal(&group, round.limiter).await {
+                // Matched by id: within a group only the id differs, and the server may spell
+                // the project differently (its number for the id the caller gave).
+                Ok(mut found) => seen.extend(keys.into_iter().filter_map(|key| {
                     found
-                        .remove(t.relative_name())
-                        .map(|status| (t, Ok(status)))
+                        .remove(pending[&key].target.id())
+                        .map(|status| (key, Ok(status)))
                 })),
-                // A failed List only costs this round for the group.
-                Err(error) => tracing::debug!(%error, "confirmation list missed"),
+                Err(error) if is_missed_poll(&error) => {
+                    tracing::debug!(%error, "confirmation list missed");
+                }
+                Err(error) => {
+                    // A List that cannot work (e.g. no list permission) is not tried again.
+                    tracing::debug!(%error, "confirming this group by Get from now on");
+                    get_only.insert(group);
+                }
             }
         }
+        let limiter = round.limiter.map(|l| &**l);
         let gets = stream::iter(singles)
-            .map(|target| async move {
-                let status = self.get_with(&target, limiter.map(|l| &**l)).await;
-                (target, status)
+            .map(|key| {
+                let target = pending[&key].target.clone();
+                async move { (key, self.get_with(&target, limiter).await) }
             })
-            .buffer_unordered(options.concurrency)
+            .buffer_unordered(round.options.concurrency)
             .collect::<Vec<_>>()
             .await;
         seen.extend(gets);
 
         let mut reports = Vec::new();
-        for (target, status) in seen {
+        for (key, status) in seen {
             let report = match status {
                 Ok(status) if status.state.is_terminal() => Some(Ok(status.outcome())),
                 Ok(status) => {
-                    if let Some(p) = pending.get_mut(&target) {
+                    if let Some(p) = pending.get_mut(&key) {
                         p.last = Some(status.state);
                     }
                     None
@@ -257,28 +297,36 @@ impl Client {
                 Err(error) if is_missed_poll(&error) => None,
                 Err(error) => Some(Err(error)),
             };
-            if let Some(report) = report {
-                pending.remove(&target);
-                reports.push((target, report));
+            if let Some(report) = report
+                && let Some(p) = pending.remove(&key)
+            {
+                reports.push((p.target, report));
             }
         }
         let now = Instant::now();
-        let expired: Vec<Target> = pending
-            .values()
-            .filter(|p| p.deadline <= now)
-            .map(|p| p.target.clone())
+        let expired: Vec<u64> = pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(&key, _)| key)
             .collect();
-        for target in expired {
-            let Some(p) = pending.remove(&target) else {
+        for key in expired {
+            let Some(p) = pending.remove(&key) else {
                 continue;
             };
-            let state = p.last.unwrap_or(State::Cancelling);
-            reports.push((target, Ok(Outcome::StillRunning { state })));
+            let report = match p.last {
+                Some(state) => Ok(Outcome::StillRunning { state }),
+                None => Err(Error::WaitTimedOut {
+                    target: p.target.to_string(),
+                    waited: round.wait.budget(),
+                    last_state: None,
+                }),
+            };
+            reports.push((p.target, report));
         }
         reports
     }
 
-    /// The terminal members of a group, by resource name, from one filtered List.
+    /// The terminal members of a group, by id, from one filtered List.
     async fn list_terminal(
         &self,
         group: &Group,
@@ -305,12 +353,10 @@ impl Client {
         };
         Ok(statuses
             .into_iter()
-            .map(|s| (s.raw.name().to_owned(), s))
+            .map(|s| (last_segment(s.raw.name()).to_owned(), s))
             .collect())
     }
-}
 
-impl Client {
     async fn list_statuses<Req: Page>(
         &self,
         group: &Group,
@@ -320,11 +366,24 @@ impl Client {
     where
         TargetStatus: From<Req::Item>,
     {
-        self.list::<Req>(group.service, &group.parent, Some(filter), limiter)
+        let first = Req::first(group.parent.clone(), filter.to_owned());
+        self.list_from(group.service, &group.location, first, limiter)
             .map_ok(TargetStatus::from)
             .try_collect()
             .await
     }
+}
+
+/// What one confirmation round works with.
+#[derive(Clone, Copy)]
+struct Round<'a> {
+    options: &'a CancelMany,
+    limiter: Option<&'a Arc<RegionLimiter>>,
+    wait: &'a Wait,
+}
+
+fn last_segment(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
 }
 
 const TERMINAL_PIPELINE_FILTER: &str = "state=\"PIPELINE_STATE_SUCCEEDED\" OR state=\"PIPELINE_STATE_FAILED\" OR state=\"PIPELINE_STATE_CANCELLED\"";

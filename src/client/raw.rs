@@ -99,7 +99,11 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// # }
 /// ```
 pub fn routing_header(param: &str, value: &str) -> AsciiMetadataValue {
-    let text = format!("{param}={}", utf8_percent_encode(value, UNRESERVED));
+    let text = format!(
+        "{}={}",
+        utf8_percent_encode(param, UNRESERVED),
+        utf8_percent_encode(value, UNRESERVED)
+    );
     // Percent-encoding leaves only unreserved ASCII, always a valid header value.
     AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header")
 }
@@ -165,6 +169,12 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routing_header_never_panics_on_odd_input() {
+        let header = routing_header("na\nme é", "\0\r\n");
+        assert_eq!(header.to_str().unwrap(), "na%0Ame%20%C3%A9=%00%0D%0A");
+    }
 
     #[test]
     fn routing_header_is_url_encoded() {

@@ -150,9 +150,20 @@ impl Client {
         filter: Option<&str>,
         limiter: Option<Arc<RegionLimiter>>,
     ) -> impl Stream<Item = Result<Req::Item>> + Send + 'static {
-        let client = self.clone();
         let first = Req::first(parent.to_string(), filter.unwrap_or_default().to_owned());
-        let location: Arc<str> = parent.location().into();
+        self.list_from(service, parent.location(), first, limiter)
+    }
+
+    /// [`list`](Self::list) from a first request naming any parent (an operation's owner).
+    pub(crate) fn list_from<Req: Page>(
+        &self,
+        service: Service,
+        location: &str,
+        first: Req,
+        limiter: Option<Arc<RegionLimiter>>,
+    ) -> impl Stream<Item = Result<Req::Item>> + Send + 'static {
+        let client = self.clone();
+        let location: Arc<str> = location.into();
         stream::try_unfold(Some(first), move |next| {
             let client = client.clone();
             let location = location.clone();
@@ -180,8 +191,10 @@ impl Client {
         .try_flatten()
     }
 
-    /// Cancel, and on FAILED_PRECONDITION read the state back: a retried cancel whose earlier
-    /// attempt landed sees CANCELLING/CANCELLED there, which is a success.
+    /// Cancel, and on FAILED_PRECONDITION read the state back: CANCELLING means cancellation is
+    /// under way (a success), and so does CANCELLED after a retry (an earlier attempt landed);
+    /// a terminal state means the target had already finished; any other state leaves the
+    /// server's refusal as it is.
     pub(crate) async fn cancel_ack(
         &self,
         target: &Target,
@@ -208,14 +221,16 @@ impl Client {
             Err(error) => return Err(error),
         };
         let status = self.get_with(target, limiter).await.ok();
+        let state = status.as_ref().map(|s| s.state);
         let retried = attempts.load(Ordering::Relaxed) > 1;
-        let landed = status
-            .as_ref()
-            .is_some_and(|s| matches!(s.state, State::Cancelling | State::Cancelled));
-        if retried && landed {
-            return Ok(CancelAck::Started);
+        match state {
+            // Cancellation under way (ours, an earlier attempt's, or someone else's): started.
+            Some(State::Cancelling) => Ok(CancelAck::Started),
+            // An earlier attempt of ours landed and has already taken effect.
+            Some(State::Cancelled) if retried => Ok(CancelAck::Started),
+            Some(state) if !state.is_terminal() => Err(Error::Other(rpc)),
+            _ => Ok(CancelAck::AlreadyTerminal { rpc, status }),
         }
-        Ok(CancelAck::AlreadyTerminal { rpc, status })
     }
 
     /// Get over any kind, with an optional rate limit (bulk confirmation).

@@ -17,6 +17,9 @@ use crate::outcome::{Outcome, State, TargetStatus};
 use super::builder::Client;
 use super::targets::CancelAck;
 
+/// The shortest delay between two polls of one target.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
 /// How long and how often to poll for an outcome.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Wait {
@@ -37,24 +40,28 @@ impl Wait {
         }
     }
 
-    /// Delay before the first poll.
+    /// Delay before the first poll (at least [`MIN_POLL_INTERVAL`]: polls spend quota).
     #[must_use]
     pub fn first_interval(mut self, interval: Duration) -> Self {
-        self.first_interval = interval;
+        self.first_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
-    /// Growth of the delay between polls (at least 1).
+    /// Growth of the delay between polls (clamped to 1 ..= 10; not a number means 1).
     #[must_use]
     pub fn multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = multiplier.max(1.0);
+        self.multiplier = if multiplier.is_nan() {
+            1.0
+        } else {
+            multiplier.clamp(1.0, 10.0)
+        };
         self
     }
 
-    /// Largest delay between polls.
+    /// Largest delay between polls (at least [`MIN_POLL_INTERVAL`]).
     #[must_use]
     pub fn max_interval(mut self, interval: Duration) -> Self {
-        self.max_interval = interval;
+        self.max_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
@@ -67,7 +74,8 @@ impl Wait {
     pub(crate) fn intervals(&self) -> impl Iterator<Item = Duration> + use<> {
         let (multiplier, max) = (self.multiplier, self.max_interval);
         std::iter::successors(Some(self.first_interval.min(max)), move |d| {
-            Some(d.mul_f64(multiplier).min(max))
+            let grown = Duration::try_from_secs_f64(d.as_secs_f64() * multiplier).unwrap_or(max);
+            Some(grown.min(max))
         })
     }
 }
@@ -99,7 +107,7 @@ impl Client {
     /// # Errors
     /// As [`cancel_and_wait`](Self::cancel_and_wait), minus the cancel.
     pub async fn wait_for_outcome(&self, target: &Target, wait: Wait) -> Result<Outcome> {
-        let deadline = Instant::now() + wait.budget;
+        let deadline = deadline_after(wait.budget);
         let mut last: Option<State> = None;
         for interval in wait.intervals() {
             let Some(status) = self
@@ -144,7 +152,7 @@ impl Client {
         let start = Watch {
             client: self.clone(),
             target: target.clone(),
-            deadline: Instant::now() + wait.budget,
+            deadline: deadline_after(wait.budget),
             intervals: Box::new(wait.intervals()),
             min_gap: wait.first_interval,
             last: None,
@@ -213,6 +221,13 @@ fn fit_to_deadline(delay: Duration, remaining: Duration, min_gap: Duration) -> O
     } else {
         None
     }
+}
+
+/// `now + d`, saturating far in the future rather than panicking on a huge budget.
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// Transient failures only cost a poll.
