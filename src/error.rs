@@ -150,14 +150,14 @@ impl Error {
     /// Classifies a `Status` from a call to `endpoint`: a transport failure becomes
     /// [`Error::Connection`] naming it, a server answer the variant of its code.
     pub fn from_status_at(status: tonic::Status, endpoint: &str) -> Self {
-        if is_transport_failure(&status) {
+        let timed_out_locally = status.code() == Code::Cancelled
+            && chain(&status).any(|e| e.is::<tonic::TimeoutExpired>());
+        if !timed_out_locally && is_transport_failure(&status) {
             return Error::Connection {
                 endpoint: endpoint.to_owned(),
                 source: Box::new(TransportFailure(status)),
             };
         }
-        let timed_out_locally = status.code() == Code::Cancelled
-            && chain(&status).any(|e| e.is::<tonic::TimeoutExpired>());
         let rpc = RpcError::new(status);
         match rpc.code() {
             _ if timed_out_locally => Error::DeadlineExceeded(rpc),
@@ -268,15 +268,19 @@ fn chain<'a>(
 }
 
 /// A `Status` the client produced itself because the transport failed: a server's answer never
-/// carries a `source`, a local transport failure always does.
+/// carries a `source`, a local transport failure always does. tonic reports a request cut off
+/// by its connection closing (a server shutting down or restarting) as `CANCELLED` with hyper's
+/// "connection closed" as the source: that is a transport failure too, and safe to retry.
 fn is_transport_failure(status: &tonic::Status) -> bool {
-    matches!(status.code(), Code::Unavailable | Code::Unknown)
-        && chain(status).skip(1).any(|e| {
-            e.is::<tonic::transport::Error>()
-                || e.is::<crate::channel::ChannelError>()
-                || e.is::<tonic::ConnectError>()
-                || e.is::<std::io::Error>()
-        })
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled
+    ) && chain(status).skip(1).any(|e| {
+        e.is::<tonic::transport::Error>()
+            || e.is::<crate::channel::ChannelError>()
+            || e.is::<tonic::ConnectError>()
+            || e.is::<std::io::Error>()
+    })
 }
 
 /// The cause of [`Error::Connection`]: tonic's `Status` for a transport failure.
@@ -774,6 +778,21 @@ mod tests {
         let err = Error::from(status);
         assert!(matches!(err, Error::DeadlineExceeded(_)), "{err:?}");
         assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn request_cut_off_by_a_closing_connection_becomes_connection() {
+        // What tonic returns when the server shuts down under an in-flight request.
+        let mut status = tonic::Status::cancelled("operation was canceled");
+        let closed = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection closed");
+        status.set_source(std::sync::Arc::new(closed));
+        let err = Error::from_status_at(status, "http://127.0.0.1:9");
+        assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+        assert!(err.is_retryable());
+        // A server's own CANCELLED answer carries no source: not a transport failure.
+        let err = Error::from(tonic::Status::cancelled("the caller cancelled"));
+        assert!(matches!(err, Error::Other(_)), "{err:?}");
+        assert!(!err.is_retryable());
     }
 
     #[test]
