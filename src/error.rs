@@ -57,6 +57,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A List filter cannot be a well-formed filter (control characters, unbalanced quotes or
+    /// parentheses, too long); nothing was sent.
+    #[error("invalid list filter `{filter}`: {reason}")]
+    InvalidFilter {
+        /// The filter as given, shortened and with control characters escaped.
+        filter: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// The server answered `NOT_FOUND`.
     #[error("{0}")]
     NotFound(RpcError),
@@ -226,8 +235,8 @@ impl Error {
         self.rpc().and_then(RpcError::retry_delay)
     }
 
-    /// Whether the input was rejected before anything was sent (a bad name, location, endpoint
-    /// or configuration).
+    /// Whether the input was rejected before anything was sent (a bad name, location, endpoint,
+    /// List filter or configuration).
     ///
     /// Troubleshooting: the message names the offending value; fix it and run again.
     pub fn is_bad_input(&self) -> bool {
@@ -237,6 +246,7 @@ impl Error {
                 | Error::InvalidLocation { .. }
                 | Error::InsecureEndpoint { .. }
                 | Error::InvalidConfig { .. }
+                | Error::InvalidFilter { .. }
         )
     }
 

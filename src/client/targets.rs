@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::channel::GrpcChannel;
-use futures::{Stream, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 
 use crate::error::{Error, Result, RpcError};
 use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Service, Target};
@@ -18,6 +18,7 @@ use lro::operations_client::OperationsClient;
 
 use super::builder::Client;
 use super::call::{CallSite, RegionLimiter, Rpc};
+use super::filter::check_filter;
 
 const PIPELINE_SERVICE: &str = "google.cloud.aiplatform.v1.PipelineService";
 const JOB_SERVICE: &str = "google.cloud.aiplatform.v1.JobService";
@@ -188,7 +189,9 @@ impl Client {
     }
 
     /// Pipeline jobs under `parent`, following page tokens. `filter` uses Google's List syntax,
-    /// e.g. `state="PIPELINE_STATE_RUNNING"`.
+    /// e.g. `state="PIPELINE_STATE_RUNNING"`; one that cannot be well formed (control
+    /// characters, unbalanced quotes, over [`MAX_FILTER_LEN`](super::MAX_FILTER_LEN) bytes) is
+    /// the stream's only item, [`Error::InvalidFilter`], and nothing is sent.
     pub fn list_pipeline_jobs(
         &self,
         parent: &LocationName,
@@ -224,6 +227,9 @@ impl Client {
         filter: Option<&str>,
         limiter: Option<Arc<RegionLimiter>>,
     ) -> impl Stream<Item = Result<Req::Item>> + Send + 'static {
+        if let Err(error) = filter.map_or(Ok(()), check_filter) {
+            return stream::iter([Err(error)]).left_stream();
+        }
         let client = self.clone();
         let first = Req::first(parent.to_string(), filter.unwrap_or_default().to_owned());
         let location: Arc<str> = parent.location().into();
@@ -252,6 +258,7 @@ impl Client {
             }
         })
         .try_flatten()
+        .right_stream()
     }
 
     /// Cancel, and on FAILED_PRECONDITION read the state back: a retried cancel whose earlier
