@@ -865,4 +865,98 @@ mod tests {
             )
         );
     }
+
+    /// Every detail type a client decodes, by its type URL.
+    const DETAIL_TYPES: [&str; 10] = [
+        "RetryInfo",
+        "DebugInfo",
+        "QuotaFailure",
+        "ErrorInfo",
+        "PreconditionFailure",
+        "BadRequest",
+        "RequestInfo",
+        "ResourceInfo",
+        "Help",
+        "LocalizedMessage",
+    ];
+
+    /// Reads everything a caller can read from an error, as a caller would.
+    fn read_all(err: &Error) {
+        let _ = (err.to_string(), format!("{err:?}"), err.code());
+        let _ = (err.is_retryable(), err.retry_delay(), err.is_bad_input());
+        if let Some(rpc) = err.rpc() {
+            let _ = (rpc.reason(), rpc.domain(), rpc.request_id(), rpc.message());
+            let _ = (rpc.field_violations(), rpc.quota_violations());
+            let _ = rpc.precondition_violations();
+        }
+    }
+
+    mod decoding {
+        use super::*;
+        use crate::proto::google::rpc::Status as RpcStatus;
+        use proptest::prelude::*;
+        use prost::Message;
+
+        fn status_with(code: i32, details: Vec<u8>) -> tonic::Status {
+            tonic::Status::with_details(Code::from(code), "from a fuzzed server", details.into())
+        }
+
+        proptest! {
+            #[test]
+            fn any_details_bytes_decode_without_panic(
+                code in 0i32..20,
+                details in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                let err = Error::from(status_with(code, details));
+                read_all(&err);
+                prop_assert_eq!(err.code(), Some(Code::from(code)));
+            }
+
+            #[test]
+            fn garbage_inside_well_typed_details_decodes_without_panic(
+                code in 0i32..20,
+                parts in proptest::collection::vec(
+                    (0..DETAIL_TYPES.len(), proptest::collection::vec(any::<u8>(), 0..64)),
+                    0..6,
+                ),
+            ) {
+                let details = parts
+                    .into_iter()
+                    .map(|(kind, value)| prost_types::Any {
+                        type_url: format!("type.googleapis.com/google.rpc.{}", DETAIL_TYPES[kind]),
+                        value,
+                    })
+                    .collect();
+                let encoded = RpcStatus { code, message: "m".into(), details }.encode_to_vec();
+                read_all(&Error::from(status_with(code, encoded)));
+            }
+
+            #[test]
+            fn valid_details_round_trip(
+                reason in "[A-Z_]{1,30}",
+                domain in "[a-z.]{1,30}",
+                delay_ms in 0u64..10_000_000_000,
+                field in "[a-z_.]{1,20}",
+                description in "\\PC{0,40}",
+                request_id in "[a-z0-9-]{1,20}",
+            ) {
+                let mut details = ErrorDetails::new();
+                details
+                    .set_error_info(reason.clone(), domain.clone(), std::collections::HashMap::new())
+                    .set_retry_info(Some(Duration::from_millis(delay_ms)))
+                    .add_bad_request_violation(field.clone(), description.clone())
+                    .set_request_info(request_id.clone(), "");
+                let err = round_trip(Code::ResourceExhausted, details);
+                read_all(&err);
+                let rpc = err.rpc().unwrap();
+                prop_assert_eq!(rpc.reason(), Some(reason.as_str()));
+                prop_assert_eq!(rpc.domain(), Some(domain.as_str()));
+                prop_assert_eq!(err.retry_delay(), Some(Duration::from_millis(delay_ms)));
+                prop_assert_eq!(&rpc.field_violations()[0].field, &field);
+                prop_assert_eq!(&rpc.field_violations()[0].description, &description);
+                prop_assert_eq!(rpc.request_id(), Some(request_id.as_str()));
+                prop_assert!(err.is_retryable());
+            }
+        }
+    }
 }
