@@ -7,8 +7,10 @@
 
 mod common;
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -293,6 +295,22 @@ async fn the_library_refuses_hostile_input_before_any_call() {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::InsecureEndpoint { .. }), "{err:?}");
+        // Even with a transport of the caller's own that would carry anything anywhere, the
+        // request never reaches it.
+        let reached = Arc::new(AtomicUsize::new(0));
+        let counter = reached.clone();
+        let transport = tower::service_fn(move |_: http::Request<tonic::body::Body>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(tonic::Status::unimplemented("").into_http()) }
+        });
+        let err = Client::builder()
+            .channel(endpoint, transport)
+            .credentials(Credentials::static_token(TOKEN))
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InsecureEndpoint { .. }), "{err:?}");
+        assert_eq!(reached.load(Ordering::SeqCst), 0);
     }
     assert!(cases >= 50, "{cases} cases");
     assert!(fake.calls().is_empty(), "sent: {:?}", fake.calls());
