@@ -604,11 +604,34 @@ fn refresh_after(lifetime: Duration) -> Duration {
         .max(Duration::from_millis(100))
 }
 
+/// The longest access token accepted, in bytes: Google documents up to 2048, and a header far
+/// beyond that is refused by its front end anyway (after the token went out).
+pub const MAX_TOKEN_LEN: usize = 8192;
+
+/// The `authorization` value for `secret`. A token is one word of printable ASCII, at most
+/// [`MAX_TOKEN_LEN`] bytes: anything else (empty, a pasted second line, a binary file read by
+/// mistake) is refused before a call, and the reason never repeats the token.
 fn bearer_header(secret: &str) -> Result<AsciiMetadataValue, Error> {
+    let refused = |why: String| Error::InvalidConfig {
+        reason: format!("the access token {why}"),
+    };
+    if secret.is_empty() {
+        return Err(refused("is empty".into()));
+    }
+    if secret.len() > MAX_TOKEN_LEN {
+        return Err(refused(format!(
+            "is {} bytes long; at most {MAX_TOKEN_LEN} are accepted",
+            secret.len()
+        )));
+    }
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refused(
+            "contains whitespace, control or non-ASCII characters, which a header cannot carry"
+                .into(),
+        ));
+    }
     let mut value: AsciiMetadataValue = MetadataValue::try_from(format!("Bearer {secret}"))
-        .map_err(|_| Error::InvalidConfig {
-            reason: "the access token contains characters not allowed in a header".into(),
-        })?;
+        .map_err(|_| refused("contains characters not allowed in a header".into()))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -741,11 +764,25 @@ mod tests {
     }
 
     #[test]
-    fn token_with_newline_is_refused() {
-        assert!(matches!(
-            bearer_header("abc\ndef"),
-            Err(Error::InvalidConfig { .. })
-        ));
+    fn malformed_tokens_are_refused_without_being_echoed() {
+        let huge = "t".repeat(MAX_TOKEN_LEN + 1);
+        for token in [
+            "secret\ndef",
+            "",
+            "secret with spaces",
+            "secret\0",
+            "secr\u{e9}t",
+            huge.as_str(),
+        ] {
+            let err = bearer_header(token).unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+            let shown = format!("{err} {err:?}");
+            assert!(
+                !shown.contains("secret") && !shown.contains("ttt"),
+                "{shown}"
+            );
+        }
+        assert!(bearer_header(&"t".repeat(MAX_TOKEN_LEN)).is_ok());
     }
 
     #[test]

@@ -604,4 +604,86 @@ mod tests {
             assert!(!reason.contains('\n'), "unescaped: {reason}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A plain location id, as `check_location` accepts.
+        const LOCATION: &str = "[a-z][a-z0-9-]{0,62}";
+
+        proptest! {
+            #[test]
+            fn parsing_any_url_never_panics(url in "\\PC*|.*") {
+                let _ = Endpoint::parse(&url);
+            }
+
+            #[test]
+            fn plaintext_is_only_ever_accepted_to_loopback(
+                host in "[a-z0-9.:\\[\\]-]{1,40}",
+                port in proptest::option::of(1u16..),
+            ) {
+                let url = match port {
+                    Some(port) => format!("http://{host}:{port}"),
+                    None => format!("http://{host}"),
+                };
+                if let Ok(endpoint) = Endpoint::parse(&url) {
+                    prop_assert!(endpoint.is_loopback(), "{} accepted", url);
+                    prop_assert!(!endpoint.is_tls());
+                }
+            }
+
+            #[test]
+            fn an_accepted_endpoint_prints_back_to_itself(url in "https?://[a-z0-9.-]{1,30}(:[0-9]{1,5})?/?") {
+                if let Ok(endpoint) = Endpoint::parse(&url) {
+                    let again = Endpoint::parse(&endpoint.to_string()).unwrap();
+                    prop_assert_eq!(&again, &endpoint);
+                    prop_assert!(endpoint.port() != 0);
+                }
+            }
+
+            #[test]
+            fn any_region_is_a_plain_id_or_refused(region in "\\PC{0,70}|.{0,70}") {
+                let plain = region.len() <= 63
+                    && region.starts_with(|c: char| c.is_ascii_lowercase())
+                    && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                match EndpointResolver::new().with_region(&region) {
+                    Ok(_) => prop_assert!(plain, "{:?} accepted", region),
+                    Err(err) => {
+                        prop_assert!(!plain, "{:?} refused: {}", region, err);
+                        prop_assert!(matches!(err, Error::InvalidLocation { .. }), "{:?}", err);
+                    }
+                }
+            }
+
+            #[test]
+            fn a_location_only_ever_picks_a_google_host(location in LOCATION) {
+                let resolver = EndpointResolver::new().with_region(&location).unwrap();
+                let endpoint = resolver.resolve(Service::VertexAi, &location).unwrap();
+                prop_assert!(endpoint.is_tls());
+                prop_assert_eq!(endpoint.port(), 443);
+                let host = endpoint.host();
+                let expected = match location.as_str() {
+                    "global" => "aiplatform.googleapis.com".to_owned(),
+                    "us" | "eu" => format!("aiplatform.{location}.rep.googleapis.com"),
+                    _ => format!("{location}-aiplatform.googleapis.com"),
+                };
+                prop_assert_eq!(host, expected);
+                let elsewhere = format!("{location}x");
+                prop_assert!(resolver.resolve(Service::VertexAi, &elsewhere).is_err());
+            }
+
+            #[test]
+            fn a_universe_domain_stays_the_hosts_suffix(
+                domain in "[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,20}){1,3}|\\PC{0,30}",
+                location in LOCATION,
+            ) {
+                if let Ok(resolver) = EndpointResolver::new().with_universe_domain(&domain) {
+                    let endpoint = resolver.resolve(Service::VertexAi, &location).unwrap();
+                    prop_assert!(endpoint.host().ends_with(&format!(".{domain}")), "{}", endpoint);
+                    prop_assert!(endpoint.is_tls());
+                }
+            }
+        }
+    }
 }

@@ -61,6 +61,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A List filter cannot be a well-formed filter (control characters, unbalanced quotes or
+    /// parentheses, too long); nothing was sent.
+    #[error("invalid list filter `{filter}`: {reason}")]
+    InvalidFilter {
+        /// The filter as given, shortened and with control characters escaped.
+        filter: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// The server answered `NOT_FOUND`.
     #[error("{0}")]
     NotFound(RpcError),
@@ -154,15 +163,15 @@ impl Error {
     /// Classifies a `Status` from a call to `endpoint`: a transport failure becomes
     /// [`Error::Connection`] naming it, a server answer the variant of its code.
     pub fn from_status_at(status: tonic::Status, endpoint: &str) -> Self {
-        if is_transport_failure(&status) {
+        let timed_out_locally = status.code() == Code::Cancelled
+            && chain(&status).any(|e| e.is::<tonic::TimeoutExpired>());
+        if !timed_out_locally && is_transport_failure(&status) {
             let plaintext = endpoint.starts_with("http://");
             return Error::Connection {
                 endpoint: endpoint.to_owned(),
                 source: Box::new(TransportFailure::new(status, plaintext)),
             };
         }
-        let timed_out_locally = status.code() == Code::Cancelled
-            && chain(&status).any(|e| e.is::<tonic::TimeoutExpired>());
         let rpc = RpcError::new(status);
         match rpc.code() {
             _ if timed_out_locally => Error::DeadlineExceeded(rpc),
@@ -249,8 +258,8 @@ impl Error {
         self.rpc().and_then(RpcError::retry_delay)
     }
 
-    /// Whether the input was rejected before anything was sent (a bad name, location, endpoint
-    /// or configuration).
+    /// Whether the input was rejected before anything was sent (a bad name, location, endpoint,
+    /// List filter or configuration).
     ///
     /// Troubleshooting: the message names the offending value; fix it and run again.
     pub fn is_bad_input(&self) -> bool {
@@ -260,6 +269,7 @@ impl Error {
                 | Error::InvalidLocation { .. }
                 | Error::InsecureEndpoint { .. }
                 | Error::InvalidConfig { .. }
+                | Error::InvalidFilter { .. }
         )
     }
 
@@ -291,15 +301,19 @@ fn chain<'a>(
 }
 
 /// A `Status` the client produced itself because the transport failed: a server's answer never
-/// carries a `source`, a local transport failure always does.
+/// carries a `source`, a local transport failure always does. tonic reports a request cut off
+/// by its connection closing (a server shutting down or restarting) as `CANCELLED` with hyper's
+/// "connection closed" as the source: that is a transport failure too, and safe to retry.
 fn is_transport_failure(status: &tonic::Status) -> bool {
-    matches!(status.code(), Code::Unavailable | Code::Unknown)
-        && chain(status).skip(1).any(|e| {
-            e.is::<tonic::transport::Error>()
-                || e.is::<crate::channel::ChannelError>()
-                || e.is::<tonic::ConnectError>()
-                || e.is::<std::io::Error>()
-        })
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled
+    ) && chain(status).skip(1).any(|e| {
+        e.is::<tonic::transport::Error>()
+            || e.is::<crate::channel::ChannelError>()
+            || e.is::<tonic::ConnectError>()
+            || e.is::<std::io::Error>()
+    })
 }
 
 /// The cause of [`Error::Connection`]: tonic's `Status` for a transport failure.
@@ -830,6 +844,21 @@ mod tests {
     }
 
     #[test]
+    fn request_cut_off_by_a_closing_connection_becomes_connection() {
+        // What tonic returns when the server shuts down under an in-flight request.
+        let mut status = tonic::Status::cancelled("operation was canceled");
+        let closed = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection closed");
+        status.set_source(std::sync::Arc::new(closed));
+        let err = Error::from_status_at(status, "http://127.0.0.1:9");
+        assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+        assert!(err.is_retryable());
+        // A server's own CANCELLED answer carries no source: not a transport failure.
+        let err = Error::from(tonic::Status::cancelled("the caller cancelled"));
+        assert!(matches!(err, Error::Other(_)), "{err:?}");
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
     fn server_status_without_source_is_not_connection() {
         let err = Error::from_status_at(tonic::Status::unavailable("backend down"), "e");
         assert!(matches!(err, Error::Unavailable(_)));
@@ -888,5 +917,99 @@ mod tests {
                 State::Cancelling
             )
         );
+    }
+
+    /// Every detail type a client decodes, by its type URL.
+    const DETAIL_TYPES: [&str; 10] = [
+        "RetryInfo",
+        "DebugInfo",
+        "QuotaFailure",
+        "ErrorInfo",
+        "PreconditionFailure",
+        "BadRequest",
+        "RequestInfo",
+        "ResourceInfo",
+        "Help",
+        "LocalizedMessage",
+    ];
+
+    /// Reads everything a caller can read from an error, as a caller would.
+    fn read_all(err: &Error) {
+        let _ = (err.to_string(), format!("{err:?}"), err.code());
+        let _ = (err.is_retryable(), err.retry_delay(), err.is_bad_input());
+        if let Some(rpc) = err.rpc() {
+            let _ = (rpc.reason(), rpc.domain(), rpc.request_id(), rpc.message());
+            let _ = (rpc.field_violations(), rpc.quota_violations());
+            let _ = rpc.precondition_violations();
+        }
+    }
+
+    mod decoding {
+        use super::*;
+        use crate::proto::google::rpc::Status as RpcStatus;
+        use proptest::prelude::*;
+        use prost::Message;
+
+        fn status_with(code: i32, details: Vec<u8>) -> tonic::Status {
+            tonic::Status::with_details(Code::from(code), "from a fuzzed server", details.into())
+        }
+
+        proptest! {
+            #[test]
+            fn any_details_bytes_decode_without_panic(
+                code in 0i32..20,
+                details in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                let err = Error::from(status_with(code, details));
+                read_all(&err);
+                prop_assert_eq!(err.code(), Some(Code::from(code)));
+            }
+
+            #[test]
+            fn garbage_inside_well_typed_details_decodes_without_panic(
+                code in 0i32..20,
+                parts in proptest::collection::vec(
+                    (0..DETAIL_TYPES.len(), proptest::collection::vec(any::<u8>(), 0..64)),
+                    0..6,
+                ),
+            ) {
+                let details = parts
+                    .into_iter()
+                    .map(|(kind, value)| prost_types::Any {
+                        type_url: format!("type.googleapis.com/google.rpc.{}", DETAIL_TYPES[kind]),
+                        value,
+                    })
+                    .collect();
+                let encoded = RpcStatus { code, message: "m".into(), details }.encode_to_vec();
+                read_all(&Error::from(status_with(code, encoded)));
+            }
+
+            #[test]
+            fn valid_details_round_trip(
+                reason in "[A-Z_]{1,30}",
+                domain in "[a-z.]{1,30}",
+                delay_ms in 0u64..10_000_000_000,
+                field in "[a-z_.]{1,20}",
+                description in "\\PC{0,40}",
+                request_id in "[a-z0-9-]{1,20}",
+            ) {
+                let mut details = ErrorDetails::new();
+                details
+                    .set_error_info(reason.clone(), domain.clone(), std::collections::HashMap::new())
+                    .set_retry_info(Some(Duration::from_millis(delay_ms)))
+                    .add_bad_request_violation(field.clone(), description.clone())
+                    .set_request_info(request_id.clone(), "");
+                let err = round_trip(Code::ResourceExhausted, details);
+                read_all(&err);
+                let rpc = err.rpc().unwrap();
+                prop_assert_eq!(rpc.reason(), Some(reason.as_str()));
+                prop_assert_eq!(rpc.domain(), Some(domain.as_str()));
+                prop_assert_eq!(err.retry_delay(), Some(Duration::from_millis(delay_ms)));
+                prop_assert_eq!(&rpc.field_violations()[0].field, &field);
+                prop_assert_eq!(&rpc.field_violations()[0].description, &description);
+                prop_assert_eq!(rpc.request_id(), Some(request_id.as_str()));
+                prop_assert!(err.is_retryable());
+            }
+        }
     }
 }

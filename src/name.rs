@@ -604,7 +604,7 @@ fn location_problem(location: &str) -> Option<String> {
 }
 
 /// Names a character so that any character, even an invisible one, can be shown safely.
-fn describe_char(c: char) -> String {
+pub(crate) fn describe_char(c: char) -> String {
     let code = c as u32;
     if c.is_ascii_graphic() {
         format!("'{}'", c.escape_default())

@@ -724,6 +724,218 @@ async fn ctrl_c_stops_launching_cancels_and_exits_130() {
     );
 }
 
+/// The token of the secrets test: long and distinctive, so that any 16-character piece of it
+/// found in the output is a leak.
+const SECRET: &str = "ya29.a0AfB_secret-4f8e2d1c9b7a6e5d4c3b2a1f0e9d8c7b6a5";
+
+/// Fails if any 16-character piece of [`SECRET`] is in `text`, or if something panicked.
+fn assert_no_secret(what: &str, text: &str) {
+    for piece in SECRET.as_bytes().windows(16) {
+        let piece = std::str::from_utf8(piece).unwrap();
+        assert!(
+            !text.contains(piece),
+            "{what}: `{piece}` of the token in:\n{text}"
+        );
+    }
+    assert!(!text.contains("panicked"), "{what}: {text}");
+}
+
+/// `args` with `-vvv`, `RUST_LOG=trace` and the token in the environment.
+fn traced(args: &[&str]) -> Command {
+    let mut cmd = command(args);
+    cmd.arg("-vvv")
+        .env("RUST_LOG", "trace")
+        .env("VERTEX_CANCEL_ACCESS_TOKEN", SECRET);
+    cmd
+}
+
+#[tokio::test]
+async fn no_command_shows_the_token_even_at_trace_level() {
+    let specs = [
+        running(JOB),
+        running(JOB_B).with_display_name("nightly"),
+        running(NAS),
+        running(OP),
+    ];
+    let fake = FakeVertex::builder()
+        .token(SECRET)
+        .cancel_delay(Duration::from_millis(30))
+        .resources(specs)
+        .start()
+        .await
+        .unwrap();
+    let endpoint = fake.endpoint();
+    let file = TempFile::new(&format!("{SECRET}\n"));
+    let two_lines = TempFile::new(&format!("{SECRET}\n{SECRET}\n"));
+    let nightly = "display_name=\"nightly\"";
+    let at = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &endpoint]);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let mut wait_b = at(&[
+        "cancel",
+        JOB_B,
+        "--access-token-file",
+        file.path(),
+        "--json",
+    ]);
+    wait_b.extend(WAIT_FAST.map(str::to_owned));
+    // (args, expected exit code)
+    let runs: Vec<(Vec<String>, i32)> = vec![
+        (at(&["cancel", JOB]), 0),
+        (wait_b, 0),
+        (at(&["status", JOB, NAS, OP]), 0),
+        (at(&["status", JOB, NAS, "--json"]), 0),
+        (at(&["list", "pipeline-jobs", "--parent", PARENT]), 0),
+        (
+            at(&[
+                "list",
+                "operations",
+                "--parent",
+                PARENT,
+                "--filter",
+                "done=true",
+                "--json",
+            ]),
+            0,
+        ),
+        (
+            at(&[
+                "cancel-matching",
+                "pipeline-jobs",
+                "--parent",
+                PARENT,
+                "--filter",
+                nightly,
+                "--dry-run",
+            ]),
+            0,
+        ),
+        (
+            at(&[
+                "cancel-matching",
+                "nas-jobs",
+                "--parent",
+                "projects/p/locations/europe-west4",
+                "--filter",
+                "state=\"JOB_STATE_RUNNING\"",
+                "--yes",
+                "--wait",
+                "--poll-interval",
+                "20ms",
+            ]),
+            0,
+        ),
+        (
+            at(&[
+                "cancel",
+                "projects/p/locations/us-central1/pipelineJobs/missing",
+            ]),
+            1,
+        ),
+        (
+            at(&["cancel", JOB, "--access-token-file", two_lines.path()]),
+            2,
+        ),
+        (
+            vec![
+                "cancel".into(),
+                JOB.into(),
+                "--endpoint".into(),
+                "http://10.1.2.3:80".into(),
+            ],
+            2,
+        ),
+        (vec!["cancel".into(), "projects/p/pipelineJobs/x".into()], 2),
+        (
+            vec!["demo".into(), "--cancel-delay".into(), "20ms".into()],
+            0,
+        ),
+        (vec!["completions".into(), "zsh".into()], 0),
+    ];
+    for (args, code) in runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = run_command(traced(&args), None).await;
+        assert_eq!(run.code, code, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("TRACE") || code == 2 || args[0] == "completions",
+            "{args:?}: no trace output"
+        );
+        assert_no_secret(
+            &format!("{args:?}"),
+            &format!("{}{}", run.stdout, run.stderr),
+        );
+    }
+
+    // A wrong token (it contains the right one): refused, and shown nowhere.
+    let mut cmd = traced(&["cancel", JOB, "--endpoint", &endpoint]);
+    cmd.env("VERTEX_CANCEL_ACCESS_TOKEN", format!("{SECRET}-wrong"));
+    let run = run_command(cmd, None).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_no_secret("wrong token", &format!("{}{}", run.stdout, run.stderr));
+
+    // The token on stdin.
+    let mut cmd = traced(&[
+        "status",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        "-",
+    ]);
+    cmd.env_remove("VERTEX_CANCEL_ACCESS_TOKEN");
+    let run = run_command(cmd, Some(&format!("{SECRET}\n"))).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_secret("token on stdin", &format!("{}{}", run.stdout, run.stderr));
+}
+
+#[tokio::test]
+async fn the_fake_subcommand_never_shows_its_token_at_trace_level() {
+    let token = TempFile::new(&format!("{SECRET}\n"));
+    let log = TempFile::new("");
+    let mut fake = traced(&[
+        "fake",
+        "--port",
+        "0",
+        "--token-file",
+        token.path(),
+        "--log",
+        log.path(),
+    ]);
+    fake.stdin(Stdio::null());
+    let mut child = fake.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let port = first.strip_prefix("PORT ").expect("PORT line");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    // NOT_FOUND (the fake is empty), after the token was checked.
+    let run = run_command(traced(&["cancel", JOB, "--endpoint", &endpoint]), None).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_no_secret(
+        "client of the fake",
+        &format!("{}{}", run.stdout, run.stderr),
+    );
+
+    signal(child.id().unwrap(), "-TERM");
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TRACE"), "trace output was captured");
+    assert_no_secret("fake stderr", &stderr);
+    assert_no_secret("fake stdout", &String::from_utf8_lossy(&out.stdout));
+    let logged = std::fs::read_to_string(Path::new(log.path())).unwrap();
+    assert!(logged.contains("CancelPipelineJob"), "{logged}");
+    assert_no_secret("fake call log", &logged);
+}
+
 #[tokio::test]
 async fn the_fake_serves_tls_and_the_cli_trusts_it_with_ca_file() {
     let ca = tls_common::TestCa::new("vertex-cancel CLI test CA");

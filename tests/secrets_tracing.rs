@@ -105,3 +105,115 @@ async fn no_token_in_trace_output() {
         "token found in trace output"
     );
 }
+
+/// Every error the library can produce around a token (a wrong token, a malformed one, an
+/// insecure endpoint, exhausted retries, a refused connection, a dead token source), plus the
+/// `Debug` of the client, its builder and credentials, with no panic anywhere: none shows any
+/// 16-character piece of the token.
+#[tokio::test]
+async fn no_token_in_errors_debug_output_or_panics() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use vertex_cancel::{AccessToken, Client, Error, RetryConfig, TokenSource};
+
+    struct DeadSource;
+    impl TokenSource for DeadSource {
+        fn fetch(
+            &self,
+        ) -> futures::future::BoxFuture<'_, Result<AccessToken, vertex_cancel::error::BoxError>>
+        {
+            Box::pin(async { Err("the token endpoint is down".into()) })
+        }
+    }
+
+    let panics = Arc::new(AtomicUsize::new(0));
+    let seen = panics.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let message = info.to_string();
+        assert!(
+            !message.contains(&TOKEN[..16]),
+            "a panic message holds the token"
+        );
+    }));
+
+    let job = "projects/p/locations/us-central1/pipelineJobs/a";
+    let fake = FakeVertex::builder()
+        .token(TOKEN)
+        .pipeline_job(job, State::Running)
+        .fault(FaultRule::fail(tonic::Code::Unavailable).on_methods(["GetPipelineJob"]))
+        .start()
+        .await
+        .unwrap();
+    let target: Target = job.parse().unwrap();
+    let mut shown: Vec<String> = Vec::new();
+    let mut show = |err: Error| shown.push(format!("{err} | {err:?} | {:?}", err.rpc()));
+
+    let wrong = builder(&fake)
+        .credentials(Credentials::static_token(format!("{TOKEN}-wrong")))
+        .build()
+        .await
+        .unwrap();
+    show(wrong.cancel(&target).await.unwrap_err());
+    let right = builder(&fake)
+        .retry(common::fast_retry().with_max_attempts(2))
+        .build()
+        .await
+        .unwrap();
+    show(right.get(&target).await.unwrap_err()); // RetriesExhausted
+    for malformed in [
+        format!("{TOKEN}\n{TOKEN}"),
+        format!("{TOKEN} x"),
+        TOKEN.repeat(300),
+    ] {
+        show(
+            builder(&fake)
+                .credentials(Credentials::static_token(malformed))
+                .build()
+                .await
+                .unwrap_err(),
+        );
+    }
+    show(
+        Client::builder()
+            .endpoint("http://example.com")
+            .credentials(Credentials::static_token(TOKEN))
+            .build()
+            .await
+            .unwrap_err(),
+    );
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let refused = Client::builder()
+        .endpoint(closed)
+        .credentials(Credentials::static_token(TOKEN))
+        .retry(RetryConfig::none())
+        .build()
+        .await
+        .unwrap();
+    show(refused.cancel(&target).await.unwrap_err()); // Connection
+    let dead = builder(&fake)
+        .credentials(Credentials::from_provider(DeadSource))
+        .build()
+        .await
+        .unwrap();
+    show(dead.cancel(&target).await.unwrap_err()); // Auth
+    shown.push(format!("{right:?} {:?}", Credentials::static_token(TOKEN)));
+    shown.push(format!(
+        "{:?}",
+        builder(&fake).credentials(Credentials::static_token(TOKEN))
+    ));
+    shown.push(format!("{:?}", AccessToken::new(TOKEN, None)));
+
+    std::panic::set_hook(previous);
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "something panicked");
+    assert!(shown.len() >= 10);
+    for text in &shown {
+        for piece in TOKEN.as_bytes().windows(16) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(!text.contains(piece), "`{piece}` of the token in: {text}");
+        }
+    }
+}

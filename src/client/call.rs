@@ -154,6 +154,7 @@ impl Client {
             limiter.until_ready(site.service, site.location).await;
         }
         let timeout = self.inner.attempt_timeout;
+        let started = tokio::time::Instant::now();
         let one = async {
             let request = self.request(message, routing).await?;
             send(route.channel.clone(), request)
@@ -161,12 +162,23 @@ impl Client {
                 .map(tonic::Response::into_inner)
                 .map_err(|status| Error::from_status_at(status, &route.endpoint.to_string()))
         };
-        match tokio::time::timeout(timeout, one).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::from(tonic::Status::deadline_exceeded(format!(
+        let timed_out = || {
+            Error::from(tonic::Status::deadline_exceeded(format!(
                 "no answer from {} within {timeout:?}",
                 route.endpoint
-            )))),
+            )))
+        };
+        match tokio::time::timeout(timeout, one).await {
+            // A tonic server enforcing the `grpc-timeout` we send answers CANCELLED ("Timeout
+            // expired") when it runs out of time; arriving once our own deadline has passed,
+            // that answer is this attempt timing out, and as retryable as our own timeout.
+            Ok(Err(error))
+                if error.code() == Some(tonic::Code::Cancelled) && started.elapsed() >= timeout =>
+            {
+                Err(timed_out())
+            }
+            Ok(result) => result,
+            Err(_) => Err(timed_out()),
         }
     }
 

@@ -2,12 +2,13 @@
 //!
 //! Split by responsibility: `builder` (configuration), `call` (the one path every RPC takes:
 //! routing, headers, auth, timeout, retry, tracing), `targets` (cancel / get / list per kind),
-//! `wait` (confirming an outcome), `bulk` (`cancel_many`) and `raw` (the generated stubs with
-//! this crate's auth, for any other RPC).
+//! `filter` (local checks of List filters), `wait` (confirming an outcome), `bulk`
+//! (`cancel_many`) and `raw` (the generated stubs with this crate's auth, for any other RPC).
 
 mod builder;
 mod bulk;
 mod call;
+mod filter;
 mod kinds;
 mod raw;
 mod targets;
@@ -16,5 +17,6 @@ mod wait;
 pub use crate::channel::{ChannelError, GrpcChannel};
 pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::CancelMany;
+pub use filter::MAX_FILTER_LEN;
 pub use raw::{AuthenticatedChannel, CallHeaders, routing_header};
 pub use wait::Wait;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use futures::{Stream, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 
 use crate::error::{Error, Result, RpcError};
 use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Service, Target};
@@ -15,6 +15,7 @@ use crate::proto::google::longrunning as lro;
 use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};
 use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
+use super::filter::check_filter;
 
 /// What a cancel call found.
 #[derive(Debug)]
@@ -114,7 +115,9 @@ impl Client {
     }
 
     /// Pipeline jobs under `parent`, following page tokens. `filter` uses Google's List syntax,
-    /// e.g. `state="PIPELINE_STATE_RUNNING"`.
+    /// e.g. `state="PIPELINE_STATE_RUNNING"`; one that cannot be well formed (control
+    /// characters, unbalanced quotes, over [`MAX_FILTER_LEN`](super::MAX_FILTER_LEN) bytes) is
+    /// the stream's only item, [`Error::InvalidFilter`], and nothing is sent.
     pub fn list_pipeline_jobs(
         &self,
         parent: &LocationName,
@@ -150,8 +153,12 @@ impl Client {
         filter: Option<&str>,
         limiter: Option<Arc<RegionLimiter>>,
     ) -> impl Stream<Item = Result<Req::Item>> + Send + 'static {
+        if let Err(error) = filter.map_or(Ok(()), check_filter) {
+            return stream::iter([Err(error)]).left_stream();
+        }
         let first = Req::first(parent.to_string(), filter.unwrap_or_default().to_owned());
         self.list_from(service, parent.location(), first, limiter)
+            .right_stream()
     }
 
     /// [`list`](Self::list) from a first request naming any parent (an operation's owner).

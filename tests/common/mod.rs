@@ -40,3 +40,15 @@ pub fn quick_wait(budget: Duration) -> Wait {
 pub fn calls_of(fake: &FakeHandle, rpc: &str) -> Vec<CallRecord> {
     fake.calls().into_iter().filter(|c| c.rpc == rpc).collect()
 }
+
+/// Polls `condition` every 5 ms until it holds, failing the test after 10 s.
+pub async fn wait_for(condition: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "condition not met within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

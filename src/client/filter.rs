@@ -1,0 +1,120 @@
+//! Local checks of a List filter before it is sent: a filter that cannot be well formed
+//! (control characters, unbalanced quotes or parentheses, absurd length) is refused as
+//! [`Error::InvalidFilter`] without a network call.
+//!
+//! The server parses the filter's grammar; this only catches input that is garbage whatever the
+//! grammar (a pasted newline, a NUL, a file read by mistake), so an operator's mistake costs no
+//! request, no quota and no server log line carrying the garbage.
+
+use crate::error::{Error, Result};
+use crate::name::{describe_char, printable};
+
+/// The longest List filter accepted, in bytes; Google's own filters are far shorter.
+pub const MAX_FILTER_LEN: usize = 2048;
+
+/// Checks that `filter` could be a filter in Google's List syntax (AIP-160).
+///
+/// # Errors
+/// [`Error::InvalidFilter`] naming the first problem found.
+pub(crate) fn check_filter(filter: &str) -> Result<()> {
+    match filter_problem(filter) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidFilter {
+            filter: printable(filter),
+            reason,
+        }),
+    }
+}
+
+fn filter_problem(filter: &str) -> Option<String> {
+    if filter.len() > MAX_FILTER_LEN {
+        return Some(format!(
+            "it is {} bytes long; at most {MAX_FILTER_LEN} are accepted",
+            filter.len()
+        ));
+    }
+    if let Some(c) = filter.chars().find(|c| c.is_control()) {
+        return Some(format!("it contains {}", describe_char(c)));
+    }
+    balance_problem(filter)
+}
+
+/// Quotes must close, and parentheses outside quotes must pair up.
+fn balance_problem(filter: &str) -> Option<String> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in filter.chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '(' => depth += 1,
+                ')' if depth == 0 => return Some("a `)` closes no `(`".to_owned()),
+                ')' => depth -= 1,
+                _ => {}
+            },
+        }
+    }
+    if let Some(open) = quote {
+        return Some(format!("a quoted string opened with {open} is not closed"));
+    }
+    (depth > 0).then(|| format!("{depth} `(` not closed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn filters_google_documents_are_accepted() {
+        for filter in [
+            "",
+            "state=\"PIPELINE_STATE_RUNNING\"",
+            "state!=PIPELINE_STATE_SUCCEEDED AND display_name:\"nightly (v2)\"",
+            "(state=\"JOB_STATE_RUNNING\" OR state=\"JOB_STATE_PENDING\") AND labels.team=\"ml\"",
+            "create_time>\"2024-01-01T00:00:00Z\"",
+            "display_name=\"it's \\\"quoted\\\"\"",
+            "done=true",
+        ] {
+            assert!(check_filter(filter).is_ok(), "{filter}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        for (filter, why) in [
+            ("state=RUNNING\nOR 1", "U+000A"),
+            ("state=RUNNING\0", "U+0000"),
+            ("display_name=\"open", "not closed"),
+            ("(state=RUNNING", "not closed"),
+            ("state=RUNNING)", "closes no"),
+            ("\u{1b}[31m", "U+001B"),
+        ] {
+            let err = check_filter(filter).unwrap_err();
+            assert!(err.is_bad_input(), "{err:?}");
+            assert!(err.to_string().contains(why), "{filter:?}: {err}");
+        }
+        let huge = "a".repeat(MAX_FILTER_LEN + 1);
+        let shown = check_filter(&huge).unwrap_err().to_string();
+        assert!(shown.contains("2049 bytes"), "{shown}");
+        assert!(shown.len() < 400, "the error stays short: {}", shown.len());
+    }
+
+    proptest! {
+        #[test]
+        fn checking_never_panics(s in "\\PC*|.*") {
+            let _ = check_filter(&s);
+        }
+
+        #[test]
+        fn quoted_values_of_printable_text_are_accepted(v in "[ -!#-\\[\\]-~]{0,200}") {
+            let filter = format!("display_name=\"{v}\"");
+            prop_assert!(check_filter(&filter).is_ok(), "{}", filter);
+        }
+    }
+}
