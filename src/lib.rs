@@ -91,6 +91,10 @@ pub mod outcome;
 pub mod proto;
 pub mod retry;
 
+/// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API.
+#[doc(hidden)]
+pub use client::bench_hooks as __bench;
+
 pub use auth::{AccessToken, Credentials, TokenSource};
 pub use client::{CancelMany, Client, ClientBuilder, Wait};
 pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};

@@ -171,7 +171,7 @@ impl Client {
     }
 
     /// A request with every header Google expects.
-    async fn request<Req>(
+    pub(super) async fn request<Req>(
         &self,
         message: Req,
         routing: &AsciiMetadataValue,
