@@ -115,19 +115,23 @@ impl Client {
         );
         let started = tokio::time::Instant::now();
         let counter = AtomicU32::new(0);
-        let result = self
-            .inner
-            .retrier
-            .run(|attempt| {
-                counter.fetch_add(1, Ordering::Relaxed);
-                if let Some(shared) = attempts {
-                    shared.fetch_add(1, Ordering::Relaxed);
-                }
-                let one = self.attempt(&route, &routing, &site, message.clone(), &send);
-                measured(rpc, attempt, one)
-            })
-            .instrument(span.clone())
-            .await;
+        // Boxed: the retry/timeout/stub state is several KiB, and unboxed it would be copied
+        // at every level of the caller's futures (measured: 7 KiB per cancel future, moved
+        // several times per call; see BENCHMARKS.md).
+        let result = Box::pin(
+            self.inner
+                .retrier
+                .run(|attempt| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    if let Some(shared) = attempts {
+                        shared.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let one = self.attempt(&route, &routing, &site, message.clone(), &send);
+                    measured(rpc, attempt, one)
+                })
+                .instrument(span.clone()),
+        )
+        .await;
         let code = result
             .as_ref()
             .err()
