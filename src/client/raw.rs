@@ -101,7 +101,12 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 pub fn routing_header(param: &str, value: &str) -> AsciiMetadataValue {
     let text = format!("{param}={}", utf8_percent_encode(value, UNRESERVED));
     // Percent-encoding leaves only unreserved ASCII, always a valid header value.
-    AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header")
+    let mut header =
+        AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header");
+    // Never HPACK-indexed: a value per resource would churn the connection's header table,
+    // evicting the headers that do repeat and making every lookup walk a chain of them.
+    header.set_sensitive(true);
+    header
 }
 
 impl Client {
