@@ -99,7 +99,11 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// # }
 /// ```
 pub fn routing_header(param: &str, value: &str) -> AsciiMetadataValue {
-    let text = format!("{param}={}", utf8_percent_encode(value, UNRESERVED));
+    // Pushed chunk by chunk rather than through `format!`: this runs on every call.
+    let mut text = String::with_capacity(param.len() + 1 + value.len() + value.len() / 2);
+    text.push_str(param);
+    text.push('=');
+    text.extend(utf8_percent_encode(value, UNRESERVED));
     // Percent-encoding leaves only unreserved ASCII, always a valid header value.
     let mut header =
         AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header");
