@@ -329,8 +329,9 @@ pub struct Client {
 pub(super) struct Inner {
     pub(super) resolver: EndpointResolver,
     pub(super) channels: ChannelPool,
-    /// Resolved routes by service then location: one map read per call.
-    pub(super) routes: [DashMap<Box<str>, Route>; 2],
+    /// Resolved routes by service then location: one map read per call. Shared (`Arc`), so a
+    /// call does not clone the boxed channel and endpoint just to look them up.
+    pub(super) routes: [DashMap<Box<str>, Arc<Route>>; 2],
     pub(super) headers: CallHeaders,
     pub(super) retrier: Retrier,
     pub(super) attempt_timeout: Duration,

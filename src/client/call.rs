@@ -192,7 +192,7 @@ impl Client {
     }
 
     /// The endpoint and channel for a location, resolved and checked once, then cached.
-    pub(crate) fn route(&self, service: Service, location: &str) -> Result<Route> {
+    pub(crate) fn route(&self, service: Service, location: &str) -> Result<Arc<Route>> {
         if self.inner.closed.load(Ordering::Relaxed) {
             return Err(Error::InvalidConfig {
                 reason: "the client was shut down".into(),
@@ -200,13 +200,13 @@ impl Client {
         }
         let routes = &self.inner.routes[service as usize];
         if let Some(route) = routes.get(location) {
-            return Ok(route.clone());
+            return Ok(Arc::clone(&route));
         }
         let endpoint = self.inner.resolver.resolve(service, location)?;
         check_plaintext(&endpoint, self.inner.headers.tokens.sends_token())?;
         let channel = self.inner.channels.get(&endpoint)?;
-        let route = Route { endpoint, channel };
-        routes.insert(location.into(), route.clone());
+        let route = Arc::new(Route { endpoint, channel });
+        routes.insert(location.into(), Arc::clone(&route));
         Ok(route)
     }
 }

@@ -165,7 +165,7 @@ impl Client {
         let route = self.route(service, location)?;
         self.inner.headers.tokens.authorization().await?;
         Ok(InterceptedService::new(
-            route.channel,
+            route.channel.clone(),
             self.inner.headers.clone(),
         ))
     }
