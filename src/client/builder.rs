@@ -23,6 +23,9 @@ use super::raw::CallHeaders;
 /// Per-attempt timeout, as in Google's service config for long-running calls.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The header carrying the per-attempt deadline to the server.
+pub(super) const GRPC_TIMEOUT: &str = "grpc-timeout";
+
 /// The tonic version this crate is built against, for `x-goog-api-client`.
 const TONIC_VERSION: &str = "0.14";
 
@@ -222,6 +225,7 @@ impl ClientBuilder {
         if self.attempt_timeout.is_zero() {
             return Err(invalid_config("the attempt timeout must be above zero"));
         }
+        let grpc_timeout = grpc_timeout_header(self.attempt_timeout)?;
         let tokens = self.credentials.into_cache().await?;
         let channels = ChannelPool::new(ChannelSettings {
             connect_timeout: self.connect_timeout,
@@ -243,6 +247,7 @@ impl ClientBuilder {
                 },
                 retrier: Retrier::new(self.retry),
                 attempt_timeout: self.attempt_timeout,
+                grpc_timeout,
                 closed: AtomicBool::new(false),
             }),
         })
@@ -304,6 +309,18 @@ fn header_value(what: &str, value: &str) -> Result<AsciiMetadataValue> {
         .ok_or_else(|| invalid_config(&format!("the {what} must be printable ASCII")))
 }
 
+/// The `grpc-timeout` value tonic's `Request::set_timeout` would set, taken from tonic itself
+/// so the wire format stays tonic's.
+fn grpc_timeout_header(timeout: Duration) -> Result<AsciiMetadataValue> {
+    let mut probe = tonic::Request::new(());
+    probe.set_timeout(timeout);
+    probe
+        .metadata()
+        .get(GRPC_TIMEOUT)
+        .cloned()
+        .ok_or_else(|| invalid_config("tonic set no grpc-timeout for the attempt timeout"))
+}
+
 /// `gl-rust/<rustc> gccl/<crate> grpc/<tonic>`, as Google's clients name themselves.
 fn api_client_header() -> String {
     format!(
@@ -335,6 +352,8 @@ pub(super) struct Inner {
     pub(super) headers: CallHeaders,
     pub(super) retrier: Retrier,
     pub(super) attempt_timeout: Duration,
+    /// `grpc-timeout` for `attempt_timeout`, formatted once instead of on every call.
+    pub(super) grpc_timeout: AsciiMetadataValue,
     /// Set by [`Client::shutdown`]: later calls fail instead of reconnecting.
     pub(super) closed: AtomicBool,
 }

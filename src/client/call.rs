@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tonic::metadata::AsciiMetadataValue;
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tracing::Instrument;
 
 use crate::channel::GrpcChannel;
@@ -17,8 +17,11 @@ use crate::endpoint::{Endpoint, check_plaintext};
 use crate::error::{Error, Result};
 use crate::name::Service;
 
-use super::builder::Client;
+use super::builder::{Client, GRPC_TIMEOUT};
 use super::raw::routing_header;
+
+/// Headers a request ends up with: ours (up to five) and tonic's (`te`, `content-type`, ...).
+const REQUEST_HEADERS: usize = 12;
 
 /// A gRPC method, named as OpenTelemetry's `rpc.service` / `rpc.method` want it.
 #[derive(Debug)]
@@ -182,13 +185,16 @@ impl Client {
     ) -> Result<tonic::Request<Req>> {
         let headers = &self.inner.headers;
         let token = headers.tokens.authorization().await?;
-        let mut request = tonic::Request::new(message);
-        request.set_timeout(self.inner.attempt_timeout);
-        headers.apply(request.metadata_mut(), token);
-        request
-            .metadata_mut()
-            .insert("x-goog-request-params", routing.clone());
-        Ok(request)
+        // Room for ours and the ones tonic adds, so the map is allocated once.
+        let mut metadata = MetadataMap::with_capacity(REQUEST_HEADERS);
+        metadata.insert(GRPC_TIMEOUT, self.inner.grpc_timeout.clone());
+        headers.apply(&mut metadata, token);
+        metadata.insert("x-goog-request-params", routing.clone());
+        Ok(tonic::Request::from_parts(
+            metadata,
+            tonic::Extensions::default(),
+            message,
+        ))
     }
 
     /// The endpoint and channel for a location, resolved and checked once, then cached.
