@@ -1,4 +1,4 @@
-//! Thin, hidden entry points into the per-call pieces of [`Client::call`], so that the
+//! Thin, hidden entry points into the per-call pieces of `Client::call`, so that the
 //! benchmarks in `benches/` can time each alone. Not part of the public API: no stability.
 
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
