@@ -93,6 +93,10 @@ pub mod proxy;
 pub mod retry;
 mod tls;
 
+/// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API.
+#[doc(hidden)]
+pub use client::bench_hooks as __bench;
+
 pub use auth::{AccessToken, Credentials, TokenSource};
 pub use client::{CancelMany, Client, ClientBuilder, Wait};
 pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};

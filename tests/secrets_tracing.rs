@@ -35,7 +35,9 @@ async fn no_token_in_trace_output() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not `set_default`: callsites first hit by another test thread would otherwise
+    // cache "no interest" and hide their events from a thread-local subscriber.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber here");
 
     let job = "projects/p/locations/us-central1/pipelineJobs/a";
     let flaky = "projects/p/locations/us-central1/pipelineJobs/flaky";

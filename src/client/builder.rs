@@ -25,6 +25,9 @@ use super::raw::CallHeaders;
 /// Per-attempt timeout, as in Google's service config for long-running calls.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The header carrying the per-attempt deadline to the server.
+pub(super) const GRPC_TIMEOUT: &str = "grpc-timeout";
+
 /// The tonic version this crate is built against, for `x-goog-api-client`.
 const TONIC_VERSION: &str = "0.14";
 
@@ -283,6 +286,7 @@ impl ClientBuilder {
         }
         let extra_roots = self.extra_roots()?;
         let proxy = self.proxy_rules()?;
+        let grpc_timeout = grpc_timeout_header(self.attempt_timeout)?;
         let tokens = self.credentials.into_cache().await?;
         let channels = ChannelPool::new(ChannelSettings {
             connect_timeout: self.connect_timeout,
@@ -306,6 +310,7 @@ impl ClientBuilder {
                 },
                 retrier: Retrier::new(self.retry),
                 attempt_timeout: self.attempt_timeout,
+                grpc_timeout,
                 closed: AtomicBool::new(false),
             }),
         })
@@ -400,6 +405,18 @@ fn header_value(what: &str, value: &str) -> Result<AsciiMetadataValue> {
         .ok_or_else(|| invalid_config(&format!("the {what} must be printable ASCII")))
 }
 
+/// The `grpc-timeout` value tonic's `Request::set_timeout` would set, taken from tonic itself
+/// so the wire format stays tonic's.
+fn grpc_timeout_header(timeout: Duration) -> Result<AsciiMetadataValue> {
+    let mut probe = tonic::Request::new(());
+    probe.set_timeout(timeout);
+    probe
+        .metadata()
+        .get(GRPC_TIMEOUT)
+        .cloned()
+        .ok_or_else(|| invalid_config("tonic set no grpc-timeout for the attempt timeout"))
+}
+
 /// `gl-rust/<rustc> gccl/<crate> grpc/<tonic>`, as Google's clients name themselves.
 fn api_client_header() -> String {
     format!(
@@ -425,11 +442,14 @@ pub struct Client {
 pub(super) struct Inner {
     pub(super) resolver: EndpointResolver,
     pub(super) channels: ChannelPool,
-    /// Resolved routes by service then location: one map read per call.
-    pub(super) routes: [DashMap<Box<str>, Route>; 2],
+    /// Resolved routes by service then location: one map read per call. Shared (`Arc`), so a
+    /// call does not clone the boxed channel and endpoint just to look them up.
+    pub(super) routes: [DashMap<Box<str>, Arc<Route>>; 2],
     pub(super) headers: CallHeaders,
     pub(super) retrier: Retrier,
     pub(super) attempt_timeout: Duration,
+    /// `grpc-timeout` for `attempt_timeout`, formatted once instead of on every call.
+    pub(super) grpc_timeout: AsciiMetadataValue,
     /// Set by [`Client::shutdown`]: later calls fail instead of reconnecting.
     pub(super) closed: AtomicBool,
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tonic::metadata::AsciiMetadataValue;
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tracing::Instrument;
 
 use crate::channel::GrpcChannel;
@@ -17,8 +17,11 @@ use crate::endpoint::{Endpoint, check_plaintext};
 use crate::error::{Error, Result};
 use crate::name::Service;
 
-use super::builder::Client;
+use super::builder::{Client, GRPC_TIMEOUT};
 use super::raw::routing_header;
+
+/// Headers a request ends up with: ours (up to five) and tonic's (`te`, `content-type`, ...).
+const REQUEST_HEADERS: usize = 12;
 
 /// A gRPC method, named as OpenTelemetry's `rpc.service` / `rpc.method` want it.
 #[derive(Debug)]
@@ -115,19 +118,23 @@ impl Client {
         );
         let started = tokio::time::Instant::now();
         let counter = AtomicU32::new(0);
-        let result = self
-            .inner
-            .retrier
-            .run(|attempt| {
-                counter.fetch_add(1, Ordering::Relaxed);
-                if let Some(shared) = attempts {
-                    shared.fetch_add(1, Ordering::Relaxed);
-                }
-                let one = self.attempt(&route, &routing, &site, message.clone(), &send);
-                measured(rpc, attempt, one)
-            })
-            .instrument(span.clone())
-            .await;
+        // Boxed: the retry/timeout/stub state is several KiB, and unboxed it would be copied
+        // at every level of the caller's futures (measured: 7 KiB per cancel future, moved
+        // several times per call; see BENCHMARKS.md).
+        let result = Box::pin(
+            self.inner
+                .retrier
+                .run(|attempt| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    if let Some(shared) = attempts {
+                        shared.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let one = self.attempt(&route, &routing, &site, message.clone(), &send);
+                    measured(rpc, attempt, one)
+                })
+                .instrument(span.clone()),
+        )
+        .await;
         let code = result
             .as_ref()
             .err()
@@ -183,24 +190,27 @@ impl Client {
     }
 
     /// A request with every header Google expects.
-    async fn request<Req>(
+    pub(super) async fn request<Req>(
         &self,
         message: Req,
         routing: &AsciiMetadataValue,
     ) -> Result<tonic::Request<Req>> {
         let headers = &self.inner.headers;
         let token = headers.tokens.authorization().await?;
-        let mut request = tonic::Request::new(message);
-        request.set_timeout(self.inner.attempt_timeout);
-        headers.apply(request.metadata_mut(), token);
-        request
-            .metadata_mut()
-            .insert("x-goog-request-params", routing.clone());
-        Ok(request)
+        // Room for ours and the ones tonic adds, so the map is allocated once.
+        let mut metadata = MetadataMap::with_capacity(REQUEST_HEADERS);
+        metadata.insert(GRPC_TIMEOUT, self.inner.grpc_timeout.clone());
+        headers.apply(&mut metadata, token);
+        metadata.insert("x-goog-request-params", routing.clone());
+        Ok(tonic::Request::from_parts(
+            metadata,
+            tonic::Extensions::default(),
+            message,
+        ))
     }
 
     /// The endpoint and channel for a location, resolved and checked once, then cached.
-    pub(crate) fn route(&self, service: Service, location: &str) -> Result<Route> {
+    pub(crate) fn route(&self, service: Service, location: &str) -> Result<Arc<Route>> {
         if self.inner.closed.load(Ordering::Relaxed) {
             return Err(Error::InvalidConfig {
                 reason: "the client was shut down".into(),
@@ -208,13 +218,13 @@ impl Client {
         }
         let routes = &self.inner.routes[service as usize];
         if let Some(route) = routes.get(location) {
-            return Ok(route.clone());
+            return Ok(Arc::clone(&route));
         }
         let endpoint = self.inner.resolver.resolve(service, location)?;
         check_plaintext(&endpoint, self.inner.headers.tokens.sends_token())?;
         let channel = self.inner.channels.get(&endpoint)?;
-        let route = Route { endpoint, channel };
-        routes.insert(location.into(), route.clone());
+        let route = Arc::new(Route { endpoint, channel });
+        routes.insert(location.into(), Arc::clone(&route));
         Ok(route)
     }
 }

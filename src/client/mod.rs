@@ -5,6 +5,8 @@
 //! `filter` (local checks of List filters), `wait` (confirming an outcome), `bulk`
 //! (`cancel_many`) and `raw` (the generated stubs with this crate's auth, for any other RPC).
 
+#[doc(hidden)]
+pub mod bench_hooks;
 mod builder;
 mod bulk;
 mod call;

@@ -99,13 +99,18 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// # }
 /// ```
 pub fn routing_header(param: &str, value: &str) -> AsciiMetadataValue {
-    let text = format!(
-        "{}={}",
-        utf8_percent_encode(param, UNRESERVED),
-        utf8_percent_encode(value, UNRESERVED)
-    );
+    // Pushed chunk by chunk rather than through `format!`: this runs on every call.
+    let mut text = String::with_capacity(param.len() + 1 + value.len() + value.len() / 2);
+    text.extend(utf8_percent_encode(param, UNRESERVED));
+    text.push('=');
+    text.extend(utf8_percent_encode(value, UNRESERVED));
     // Percent-encoding leaves only unreserved ASCII, always a valid header value.
-    AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header")
+    let mut header =
+        AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header");
+    // Never HPACK-indexed: a value per resource would churn the connection's header table,
+    // evicting the headers that do repeat and making every lookup walk a chain of them.
+    header.set_sensitive(true);
+    header
 }
 
 impl Client {
@@ -160,7 +165,7 @@ impl Client {
         let route = self.route(service, location)?;
         self.inner.headers.tokens.authorization().await?;
         Ok(InterceptedService::new(
-            route.channel,
+            route.channel.clone(),
             self.inner.headers.clone(),
         ))
     }

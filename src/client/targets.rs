@@ -14,8 +14,8 @@ use crate::proto::google::longrunning as lro;
 
 use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};
-use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
 use super::filter::check_filter;
+use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
 
 /// What a cancel call found.
 #[derive(Debug)]

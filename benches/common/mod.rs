@@ -1,0 +1,190 @@
+//! The test bed every benchmark shares: the built-in fake on loopback, one tonic channel with
+//! TCP_NODELAY, the raw generated stub on it, and the facade twice (on that same channel, and on
+//! its own default channel). Only the facade differs between the rows it feeds.
+
+#![allow(dead_code)] // each bench target uses part of it
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use tonic::transport::Channel;
+use vertex_cancel::fake::{FakeHandle, FakeVertex, ResourceSpec};
+use vertex_cancel::proto::google::cloud::aiplatform::v1::CancelPipelineJobRequest;
+use vertex_cancel::proto::google::cloud::aiplatform::v1::pipeline_service_client::PipelineServiceClient;
+use vertex_cancel::{CancelMany, Client, Credentials, Outcome, State, Target};
+
+/// Pipeline jobs seeded in the fake; the one-cancel benches cycle through them.
+pub const JOBS: usize = 10_000;
+
+/// A fake with `jobs` pipeline jobs, all moved to CANCELLING before any measurement, so every
+/// measured cancel takes the same path (OK, no change) in every row.
+pub struct Bed {
+    pub fake: FakeHandle,
+    pub names: Arc<Vec<String>>,
+    pub targets: Arc<Vec<Target>>,
+    pub raw: PipelineServiceClient<Channel>,
+    /// The facade on the raw stub's own channel.
+    pub shared: Client,
+    /// The facade on the channel it makes itself from the endpoint.
+    pub own: Client,
+}
+
+pub fn job(i: usize) -> String {
+    format!("projects/p/locations/us-central1/pipelineJobs/j{i:06}")
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+impl Bed {
+    pub async fn start(jobs: usize) -> Bed {
+        let names: Vec<String> = (0..jobs).map(job).collect();
+        let fake = FakeVertex::builder()
+            // No job reaches a terminal state during a run: a cancel of a terminal job would be
+            // FAILED_PRECONDITION, and the facade would add a Get.
+            .cancel_delay(Duration::from_secs(24 * 3600))
+            .record_calls(false)
+            .resources(names.iter().map(|n| ResourceSpec::new(n, State::Running)))
+            .start()
+            .await
+            .expect("fake starts");
+        let channel = Channel::from_shared(fake.endpoint())
+            .expect("endpoint")
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("connects");
+        let shared = Client::builder()
+            .credentials(Credentials::none())
+            .channel(fake.endpoint(), channel.clone())
+            .build()
+            .await
+            .expect("client on the shared channel");
+        let own = Client::builder()
+            .credentials(Credentials::none())
+            .endpoint(fake.endpoint())
+            .build()
+            .await
+            .expect("client on its own channel");
+        let targets = names
+            .iter()
+            .map(|n| n.parse().expect("valid name"))
+            .collect();
+        let bed = Bed {
+            fake,
+            names: Arc::new(names),
+            targets: Arc::new(targets),
+            raw: PipelineServiceClient::new(channel),
+            shared,
+            own,
+        };
+        bed.raw_batch(0, jobs, 256).await;
+        // Connect the facade's own channel before anything is timed.
+        bed.facade_batch(&bed.own, 0, 1, 1).await;
+        bed
+    }
+
+    /// `n` cancels through the raw stub, `concurrency` in flight, from job `start` on.
+    pub async fn raw_batch(&self, start: usize, n: usize, concurrency: usize) {
+        let names = &self.names;
+        stream::iter(start..start + n)
+            .map(|i| {
+                let mut stub = self.raw.clone();
+                let name = names[i % names.len()].clone();
+                async move {
+                    stub.cancel_pipeline_job(CancelPipelineJobRequest { name })
+                        .await
+                        .expect("raw cancel answered OK");
+                }
+            })
+            .buffer_unordered(concurrency)
+            .for_each(|()| async {})
+            .await;
+    }
+
+    /// `n` cancels through `client.cancel`, `concurrency` in flight, from job `start` on.
+    pub async fn facade_batch(&self, client: &Client, start: usize, n: usize, concurrency: usize) {
+        let targets = &self.targets;
+        stream::iter(start..start + n)
+            .map(|i| {
+                let target = &targets[i % targets.len()];
+                async move { client.cancel(target).await.expect("facade cancel OK") }
+            })
+            .buffer_unordered(concurrency)
+            .for_each(|()| async {})
+            .await;
+    }
+
+    /// `cancel_many` over the first `n` targets (cloned as the stream is read).
+    pub async fn facade_many(&self, client: &Client, n: usize, concurrency: usize) {
+        let targets = Arc::clone(&self.targets);
+        let input = stream::iter(0..n).map(move |i| targets[i % targets.len()].clone());
+        let reports = client.cancel_many(input, CancelMany::default().concurrency(concurrency));
+        let count = reports
+            .map(|(target, result)| match result {
+                Ok(Outcome::Requested) => {}
+                other => panic!("{target}: {other:?}"),
+            })
+            .count()
+            .await;
+        assert_eq!(count, n, "every target reported once");
+    }
+}
+
+/// Wall-clock and process CPU time (every thread: client, fake, runtime) of one piece of work.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cost {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, other: Cost) -> Cost {
+        Cost {
+            wall: self.wall + other.wall,
+            cpu: self.cpu + other.cpu,
+        }
+    }
+}
+
+/// CPU time consumed so far by every thread of this process.
+pub fn process_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec; the clock id is a constant the kernel knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &raw mut now) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or_default(),
+        u32::try_from(now.tv_nsec).unwrap_or_default(),
+    )
+}
+
+/// Times one future, in wall-clock and CPU time.
+pub async fn timed(work: impl Future<Output = ()>) -> Cost {
+    let (started, cpu) = (Instant::now(), process_cpu());
+    work.await;
+    Cost {
+        wall: started.elapsed(),
+        cpu: process_cpu().saturating_sub(cpu),
+    }
+}
+
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        f64::midpoint(values[mid - 1], values[mid])
+    }
+}

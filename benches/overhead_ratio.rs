@@ -1,0 +1,174 @@
+//! The facade/raw ratios, measured side by side: each round runs every row once, in an order
+//! that rotates between rounds, so load changes on a shared machine hit all rows alike.
+//!
+//! Two ratios per row: wall time (median of the per-round ratios; the user-visible one, noisy
+//! on a busy machine) and process CPU time per cancel (pooled over all rounds; client, fake and
+//! runtime together, far steadier). Throughput (cancels/s) is pooled over all rounds.
+//!
+//! `cargo bench --bench overhead_ratio` prints Markdown tables. Environment:
+//! - `VC_BENCH_ROUNDS`: rounds (default 21; `cancel_many` runs half as many);
+//! - `VC_BENCH_ONLY=ROW` with `VC_BENCH_CONCURRENCY=N` (or `many`): run that one row only and
+//!   print nothing else, for profilers (`valgrind --tool=callgrind`).
+//!
+//! Without `--bench` (as `cargo test --benches` runs it) it makes one tiny round.
+
+mod common;
+
+use common::{Bed, Cost, JOBS, median, timed};
+
+/// One row: a name and the work of one round.
+type Row<'a> = (
+    &'a str,
+    Box<dyn Fn(usize) -> futures::future::BoxFuture<'a, ()> + 'a>,
+);
+
+/// Per-round costs of each row, rows measured in rotating order.
+fn measure(rt: &tokio::runtime::Runtime, rounds: usize, rows: &[Row<'_>]) -> Vec<Vec<Cost>> {
+    let mut costs = vec![Vec::with_capacity(rounds); rows.len()];
+    // One unrecorded round: connections, allocator and caches warm for every row.
+    for (_, work) in rows {
+        rt.block_on(work(0));
+    }
+    for round in 0..rounds {
+        for k in 0..rows.len() {
+            let r = (round + k) % rows.len();
+            costs[r].push(rt.block_on(timed(rows[r].1(round + 1))));
+        }
+    }
+    costs
+}
+
+/// Prints one table. `as_time` picks the ratio's direction: time ratio (row / raw) or
+/// throughput ratio (raw / row); row 0 is the raw stub.
+fn report(title: &str, n: usize, rows: &[Row<'_>], costs: &[Vec<Cost>], as_time: bool) {
+    println!("\n### {title}\n");
+    let what = if as_time {
+        "time ratio to raw"
+    } else {
+        "throughput ratio to raw"
+    };
+    println!(
+        "| row | cancels/s | wall {what} (median) | range over rounds | CPU µs/cancel | CPU ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let pooled = |r: usize| costs[r].iter().fold(Cost::default(), |a, &b| a + b);
+    #[allow(clippy::cast_precision_loss)]
+    let cancels = (n * costs[0].len()) as f64;
+    let raw_cpu = pooled(0).cpu.as_secs_f64();
+    for (r, (name, _)) in rows.iter().enumerate() {
+        let total = pooled(r);
+        let mut ratios: Vec<f64> = costs[r]
+            .iter()
+            .zip(&costs[0])
+            .map(|(row, raw)| {
+                let ratio = row.wall.as_secs_f64() / raw.wall.as_secs_f64();
+                if as_time { ratio } else { 1.0 / ratio }
+            })
+            .collect();
+        let mid = median(&mut ratios);
+        let (lo, hi) = (ratios[0], ratios[ratios.len() - 1]);
+        let cpu = total.cpu.as_secs_f64();
+        let cpu_ratio = if as_time {
+            cpu / raw_cpu
+        } else {
+            raw_cpu / cpu
+        };
+        println!(
+            "| {name} | {:.0} | {mid:.3} | {lo:.3} .. {hi:.3} | {:.1} | {cpu_ratio:.3} |",
+            cancels / total.wall.as_secs_f64(),
+            cpu / cancels * 1e6,
+        );
+    }
+}
+
+/// The rows of one section: one cancel per call at `concurrency`, or `cancel_many` (`None`).
+fn rows(bed: &Bed, concurrency: Option<usize>, n: usize) -> Vec<Row<'_>> {
+    let offset = move |round: usize| round * n;
+    match concurrency {
+        Some(c) => vec![
+            (
+                "raw_stub",
+                Box::new(move |round| Box::pin(bed.raw_batch(offset(round), n, c))),
+            ),
+            (
+                "facade_same_channel",
+                Box::new(move |round| Box::pin(bed.facade_batch(&bed.shared, offset(round), n, c))),
+            ),
+            (
+                "facade_own_channel",
+                Box::new(move |round| Box::pin(bed.facade_batch(&bed.own, offset(round), n, c))),
+            ),
+        ],
+        None => vec![
+            (
+                "raw_stub_loop",
+                Box::new(move |_| Box::pin(bed.raw_batch(0, n, 256))),
+            ),
+            (
+                "facade_cancel_many",
+                Box::new(move |_| Box::pin(bed.facade_many(&bed.shared, n, 256))),
+            ),
+            (
+                "facade_cancel_many_own_channel",
+                Box::new(move |_| Box::pin(bed.facade_many(&bed.own, n, 256))),
+            ),
+            (
+                "facade_cancel_loop",
+                Box::new(move |_| Box::pin(bed.facade_batch(&bed.shared, 0, n, 256))),
+            ),
+        ],
+    }
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let rounds: usize = std::env::var("VC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 21 } else { 1 });
+    let scale = if full { 1 } else { 16 };
+    let batch = |concurrency: Option<usize>| match concurrency {
+        Some(1) => 512 / scale,
+        Some(_) => 8192 / scale,
+        None => JOBS / scale,
+    };
+    let rt = common::runtime();
+    let bed = rt.block_on(Bed::start(JOBS));
+
+    if let Ok(only) = std::env::var("VC_BENCH_ONLY") {
+        let concurrency = std::env::var("VC_BENCH_CONCURRENCY").unwrap_or_default();
+        let concurrency = (concurrency != "many").then(|| {
+            concurrency
+                .parse()
+                .expect("VC_BENCH_CONCURRENCY: a number or `many`")
+        });
+        let n = batch(concurrency);
+        let rows = rows(&bed, concurrency, n);
+        let (_, work) = rows
+            .iter()
+            .find(|(name, _)| *name == only)
+            .expect("VC_BENCH_ONLY names a row");
+        for round in 0..rounds {
+            rt.block_on(work(round));
+        }
+        return;
+    }
+
+    println!("rounds: {rounds}, jobs seeded: {JOBS}");
+    for concurrency in [Some(1), Some(64), Some(256), None] {
+        let n = batch(concurrency);
+        let rows = rows(&bed, concurrency, n);
+        match concurrency {
+            Some(c) => {
+                let costs = measure(&rt, rounds, &rows);
+                let title = format!("one cancel, concurrency {c} ({n} cancels a round)");
+                report(&title, n, &rows, &costs, true);
+            }
+            None => {
+                let costs = measure(&rt, rounds.div_ceil(2), &rows);
+                let title = format!("cancel_many, {n} targets, concurrency 256");
+                report(&title, n, &rows, &costs, false);
+            }
+        }
+    }
+}
