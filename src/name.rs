@@ -55,11 +55,6 @@ impl Service {
         }
     }
 
-    /// The label endpoint hosts are built from (same as [`Service::as_str`]).
-    pub const fn host_prefix(self) -> &'static str {
-        self.as_str()
-    }
-
     /// The AIP-122 full-name prefix, e.g. `//automl.googleapis.com/`.
     const fn full_name_prefix(self) -> &'static str {
         match self {
@@ -173,11 +168,6 @@ impl LocationName {
 
     /// The relative name sent on the wire, e.g. as a List `parent`.
     pub fn relative_name(&self) -> &str {
-        &self.relative
-    }
-
-    /// The relative name sent on the wire (same as [`LocationName::relative_name`]).
-    pub fn as_relative(&self) -> &str {
         &self.relative
     }
 }
@@ -365,11 +355,6 @@ macro_rules! name_accessors {
 
             /// The relative name sent on the wire (`projects/...`), whatever the service.
             pub fn relative_name(&self) -> &str {
-                &self.parts().relative
-            }
-
-            /// The relative name sent on the wire (same as `relative_name`).
-            pub fn as_relative(&self) -> &str {
                 &self.parts().relative
             }
 
@@ -1106,9 +1091,9 @@ mod tests {
         assert_eq!(job.relative_name(), JOB);
         assert_eq!(Target::from(job.clone()), JOB.parse().unwrap());
         let nas = NasJobName::new("p", "eu", "7").unwrap();
-        assert_eq!(nas.as_relative(), "projects/p/locations/eu/nasJobs/7");
+        assert_eq!(nas.relative_name(), "projects/p/locations/eu/nasJobs/7");
         let op = OperationName::new("p", "global", "1").unwrap();
-        assert_eq!(op.as_relative(), "projects/p/locations/global/operations/1");
+        assert_eq!(op.relative_name(), "projects/p/locations/global/operations/1");
 
         assert!(matches!(
             PipelineJobName::new("p", "us-central1.evil.com", "x"),
@@ -1151,7 +1136,6 @@ mod tests {
 
     #[test]
     fn service_and_kind_words() {
-        assert_eq!(Service::VertexAi.host_prefix(), "aiplatform");
         assert_eq!(Service::AutoMl.to_string(), "automl");
         assert_eq!("vertex-ai".parse::<Service>().unwrap(), Service::VertexAi);
         assert!(matches!(

@@ -220,7 +220,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Wraps every channel in a tower layer (concurrency or rate limits, timeouts, metrics ...).
+    /// Wraps every channel in a tower layer (concurrency limits, timeouts, metrics ...). The
+    /// layered service must be `Clone`: wrap one that is not (tower's `RateLimit`) in `Buffer`.
     /// The first layer added is the outermost; each sees every attempt of every call.
     pub fn layer<L>(mut self, layer: L) -> Self
     where
