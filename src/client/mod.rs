@@ -21,4 +21,4 @@ pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::CancelMany;
 pub use filter::MAX_FILTER_LEN;
 pub use raw::{AuthenticatedChannel, CallHeaders, routing_header};
-pub use wait::Wait;
+pub use wait::{MIN_POLL_INTERVAL, Wait};
