@@ -1093,7 +1093,10 @@ mod tests {
         let nas = NasJobName::new("p", "eu", "7").unwrap();
         assert_eq!(nas.relative_name(), "projects/p/locations/eu/nasJobs/7");
         let op = OperationName::new("p", "global", "1").unwrap();
-        assert_eq!(op.relative_name(), "projects/p/locations/global/operations/1");
+        assert_eq!(
+            op.relative_name(),
+            "projects/p/locations/global/operations/1"
+        );
 
         assert!(matches!(
             PipelineJobName::new("p", "us-central1.evil.com", "x"),
