@@ -57,17 +57,35 @@ pub(crate) type ChannelFactory = Arc<dyn Fn(&Endpoint) -> GrpcChannel + Send + S
 /// Wraps a channel in one caller layer.
 pub(crate) type LayerFn = Arc<dyn Fn(GrpcChannel) -> GrpcChannel + Send + Sync>;
 
-/// Boxes any tonic-compatible service into a [`GrpcChannel`].
-pub(crate) fn box_channel<S>(service: S) -> GrpcChannel
-where
-    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
-        + Clone
+/// Any tower service a [`GrpcChannel`] can be made of: a tonic [`Channel`], your own, layered.
+pub trait ChannelService:
+    tower::Service<
+        http::Request<Body>,
+        Response = http::Response<Body>,
+        Error: Into<BoxError>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> ChannelService for S where
+    S: tower::Service<
+            http::Request<Body>,
+            Response = http::Response<Body>,
+            Error: Into<BoxError>,
+            Future: Send + 'static,
+        > + Clone
         + Send
         + Sync
-        + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
+        + 'static
 {
+}
+
+/// Boxes any tonic-compatible service into a [`GrpcChannel`].
+pub(crate) fn box_channel<S: ChannelService>(service: S) -> GrpcChannel {
     GrpcChannel::new(tower::ServiceExt::map_err(service, boxed_error::<S::Error>))
 }
 

@@ -2,13 +2,14 @@
 //! in-process fake, its JSON Lines parsed, its exit code checked for every class, and the fake's
 //! call log used to prove what was (and was not) sent.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod common;
 mod tls_common;
 
+use common::TempFile;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -128,30 +129,6 @@ fn rpcs(fake: &FakeHandle) -> Vec<&'static str> {
 }
 
 const WAIT_FAST: [&str; 3] = ["--wait", "--poll-interval", "20ms"];
-
-/// A file in the temp dir, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(contents: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let path =
-            std::env::temp_dir().join(format!("vertex-cancel-cli-{}-{n}", std::process::id()));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 fn signal(pid: u32, sig: &str) {
     let status = std::process::Command::new("kill")
@@ -619,7 +596,7 @@ async fn demo_shows_every_outcome_and_exits_0() {
 
 #[tokio::test]
 async fn the_fake_subcommand_serves_the_cli_and_stops_on_sigterm() {
-    let scenario = TempFile::new(&format!(
+    let scenario = TempFile::new(format!(
         r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
     ));
     let log = TempFile::new("");
@@ -765,8 +742,8 @@ async fn no_command_shows_the_token_even_at_trace_level() {
         .await
         .unwrap();
     let endpoint = fake.endpoint();
-    let file = TempFile::new(&format!("{SECRET}\n"));
-    let two_lines = TempFile::new(&format!("{SECRET}\n{SECRET}\n"));
+    let file = TempFile::new(format!("{SECRET}\n"));
+    let two_lines = TempFile::new(format!("{SECRET}\n{SECRET}\n"));
     let nightly = "display_name=\"nightly\"";
     let at = |args: &[&str]| {
         let mut all = args.to_vec();
@@ -892,7 +869,7 @@ async fn no_command_shows_the_token_even_at_trace_level() {
 
 #[tokio::test]
 async fn the_fake_subcommand_never_shows_its_token_at_trace_level() {
-    let token = TempFile::new(&format!("{SECRET}\n"));
+    let token = TempFile::new(format!("{SECRET}\n"));
     let log = TempFile::new("");
     let mut fake = traced(&[
         "fake",
@@ -943,7 +920,7 @@ async fn the_fake_serves_tls_and_the_cli_trusts_it_with_ca_file() {
     let cert = TempFile::new(&leaf.cert_pem);
     let key = TempFile::new(&leaf.key_pem);
     let ca_file = TempFile::new(ca.pem());
-    let scenario = TempFile::new(&format!(
+    let scenario = TempFile::new(format!(
         r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
     ));
     let token = TempFile::new("tls-token\n");

@@ -8,13 +8,12 @@
 mod common;
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{TOKEN, builder};
+use common::{TOKEN, TempFile, builder};
 use futures::StreamExt;
 use vertex_cancel::fake::{FakeHandle, FakeVertex};
 use vertex_cancel::{Client, Credentials, Error, LocationName, Service, State, Target};
@@ -316,30 +315,6 @@ async fn the_library_refuses_hostile_input_before_any_call() {
     assert!(fake.calls().is_empty(), "sent: {:?}", fake.calls());
 }
 
-/// A file in the temp dir, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(contents: &[u8]) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let path =
-            std::env::temp_dir().join(format!("vertex-cancel-hostile-{}-{n}", std::process::id()));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Runs the CLI with `args` and returns (exit code, stderr).
 async fn cli(args: Vec<String>) -> (i32, String) {
     let child = tokio::process::Command::new(BIN)
@@ -380,7 +355,7 @@ async fn the_cli_exits_2_on_hostile_input_and_sends_nothing() {
         ]));
         args
     };
-    let files: Vec<TempFile> = bad_token_files().iter().map(|b| TempFile::new(b)).collect();
+    let files: Vec<TempFile> = bad_token_files().iter().map(TempFile::new).collect();
 
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
     for file in &files {

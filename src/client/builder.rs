@@ -5,16 +5,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use tonic::body::Body;
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::auth::Credentials;
 use crate::channel::{
-    ChannelFactory, ChannelPool, ChannelSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE,
-    GrpcChannel, LayerFn, box_channel,
+    ChannelFactory, ChannelPool, ChannelService, ChannelSettings, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_KEEP_ALIVE, GrpcChannel, LayerFn, box_channel,
 };
 use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
-use crate::error::{BoxError, Error, Result};
+use crate::error::{Error, Result};
 use crate::proxy::ProxyRules;
 use crate::retry::{Retrier, RetryConfig};
 use crate::tls::{self, Roots};
@@ -188,16 +187,7 @@ impl ClientBuilder {
     /// Sends every call through `service` (your own channel, mesh sidecar, ...), which leads to
     /// `url`; auth, headers, retry and errors stay this crate's. The plaintext rules apply to
     /// `url`: an `http://` non-loopback URL is refused, so no token goes out in the clear.
-    pub fn channel<S>(self, url: impl Into<String>, service: S) -> Self
-    where
-        S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Error: Into<BoxError>,
-        S::Future: Send + 'static,
-    {
+    pub fn channel<S: ChannelService>(self, url: impl Into<String>, service: S) -> Self {
         let channel = box_channel(service);
         self.endpoint(url)
             .channel_resolver(move |_| channel.clone())
@@ -208,13 +198,7 @@ impl ClientBuilder {
     pub fn channel_resolver<F, S>(mut self, resolve: F) -> Self
     where
         F: Fn(&Endpoint) -> S + Send + Sync + 'static,
-        S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Error: Into<BoxError>,
-        S::Future: Send + 'static,
+        S: ChannelService,
     {
         self.channel_factory = Some(Arc::new(move |endpoint| box_channel(resolve(endpoint))));
         self
@@ -226,13 +210,7 @@ impl ClientBuilder {
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: tower::Layer<GrpcChannel> + Send + Sync + 'static,
-        L::Service: tower::Service<http::Request<Body>, Response = http::Response<Body>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<http::Request<Body>>>::Error: Into<BoxError>,
-        <L::Service as tower::Service<http::Request<Body>>>::Future: Send + 'static,
+        L::Service: ChannelService,
     {
         self.layers
             .push(Arc::new(move |inner| box_channel(layer.layer(inner))));

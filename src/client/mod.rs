@@ -16,7 +16,7 @@ mod raw;
 mod targets;
 mod wait;
 
-pub use crate::channel::{ChannelError, GrpcChannel};
+pub use crate::channel::{ChannelError, ChannelService, GrpcChannel};
 pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::CancelMany;
 pub use filter::MAX_FILTER_LEN;
