@@ -160,10 +160,13 @@ impl Client {
         if let Some(limiter) = site.limiter {
             limiter.until_ready(site.service, site.location).await;
         }
+        // Outside the attempt's timer: waiting for a token (only when none is valid) is bounded
+        // by the refresh task's fetch timeout and fails as `Error::Auth`, not as a server that
+        // did not answer.
+        let request = self.request(message, routing).await?;
         let timeout = self.inner.attempt_timeout;
         let started = tokio::time::Instant::now();
         let one = async {
-            let request = self.request(message, routing).await?;
             send(route.channel.clone(), request)
                 .await
                 .map(tonic::Response::into_inner)
