@@ -189,3 +189,33 @@ async fn dropping_the_stream_stops_launching_cancels() {
         "{sent} cancels sent after the stream was dropped"
     );
 }
+
+#[tokio::test]
+async fn a_client_wide_rate_limit_covers_single_calls_too() {
+    let n = 30;
+    let fake = seeded(n, "us-central1").start().await.unwrap();
+    let client = common::builder(&fake)
+        .rate_limit_per_region(NonZeroU32::new(20).unwrap())
+        .build()
+        .await
+        .unwrap();
+    let gets = (0..n).map(|i| {
+        let client = client.clone();
+        async move {
+            client
+                .get(&job("us-central1", i).parse().unwrap())
+                .await
+                .unwrap()
+        }
+    });
+    futures::future::join_all(gets).await;
+    // 30 Gets at 20/s with a burst of 20 need at least half a second.
+    let times: Vec<_> = fake.calls().into_iter().map(|c| c.at).collect();
+    let span = times
+        .iter()
+        .max()
+        .unwrap()
+        .duration_since(*times.iter().min().unwrap())
+        .unwrap();
+    assert!(span >= Duration::from_millis(400), "{span:?}");
+}

@@ -1,5 +1,6 @@
 //! Configuration, validated once in [`ClientBuilder::build`], and the [`Client`] it yields.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use crate::proxy::ProxyRules;
 use crate::retry::{Retrier, RetryConfig};
 use crate::tls::{self, Roots};
 
-use super::call::Route;
+use super::call::{RegionLimiter, Route};
 use super::raw::CallHeaders;
 
 /// Per-attempt timeout, as in Google's service config for long-running calls.
@@ -46,6 +47,7 @@ pub struct ClientBuilder {
     connections_per_endpoint: usize,
     channel_factory: Option<ChannelFactory>,
     layers: Vec<LayerFn>,
+    rate_per_region: Option<NonZeroU32>,
     ca_certificates: Vec<Vec<u8>>,
     proxy: ProxyChoice,
     no_proxy: Option<String>,
@@ -107,6 +109,7 @@ impl Default for ClientBuilder {
             connections_per_endpoint: 1,
             channel_factory: None,
             layers: Vec::new(),
+            rate_per_region: None,
             ca_certificates: Vec::new(),
             proxy: ProxyChoice::Environment,
             no_proxy: None,
@@ -175,6 +178,14 @@ impl ClientBuilder {
     /// HTTP/2 keep-alive ping interval (default 60 s); `None` disables pings.
     pub fn http2_keep_alive(mut self, interval: Option<Duration>) -> Self {
         self.keep_alive = interval;
+        self
+    }
+
+    /// A client-side limit on requests per second per (service, region), for every call of the
+    /// client (Vertex AI's quota is about 600 a minute per project and region, Cancel, Get and
+    /// List alike). Off by default; a `cancel_many` run's own limit replaces it for that run.
+    pub fn rate_limit_per_region(mut self, requests_per_second: NonZeroU32) -> Self {
+        self.rate_per_region = Some(requests_per_second);
         self
     }
 
@@ -290,6 +301,7 @@ impl ClientBuilder {
                 retrier: Retrier::new(self.retry),
                 attempt_timeout: self.attempt_timeout,
                 grpc_timeout,
+                region_limiter: self.rate_per_region.map(RegionLimiter::per_second),
                 closed: AtomicBool::new(false),
             }),
         })
@@ -429,6 +441,8 @@ pub(super) struct Inner {
     pub(super) attempt_timeout: Duration,
     /// `grpc-timeout` for `attempt_timeout`, formatted once instead of on every call.
     pub(super) grpc_timeout: AsciiMetadataValue,
+    /// The client-wide request rate per region, if set.
+    pub(super) region_limiter: Option<Arc<RegionLimiter>>,
     /// Set by [`Client::shutdown`]: later calls fail instead of reconnecting.
     pub(super) closed: AtomicBool,
 }

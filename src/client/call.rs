@@ -157,7 +157,8 @@ impl Client {
     where
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        if let Some(limiter) = site.limiter {
+        // The run's own limit (cancel_many) wins over the client's.
+        if let Some(limiter) = site.limiter.or(self.inner.region_limiter.as_deref()) {
             limiter.until_ready(site.service, site.location).await;
         }
         // Outside the attempt's timer: waiting for a token (only when none is valid) is bounded
