@@ -594,14 +594,33 @@ async fn demo_shows_every_outcome_and_exits_0() {
     assert!(lines.iter().all(|l| l["before"].is_string()));
 }
 
+/// A scenario file with [`JOB`] running and a 30 ms cancel delay.
+fn one_running_job_scenario() -> TempFile {
+    TempFile::new(format!(
+        r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
+    ))
+}
+
+/// Spawns `vertex-cancel fake ...` and reads its `PORT n` line.
+async fn start_fake_process(mut fake: Command) -> (tokio::process::Child, String) {
+    fake.stdin(Stdio::null());
+    let mut child = fake.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let port = first.strip_prefix("PORT ").expect("PORT line").to_owned();
+    (child, port)
+}
+
 #[tokio::test]
 async fn the_fake_subcommand_serves_the_cli_and_stops_on_sigterm() {
-    let scenario = TempFile::new(format!(
-        r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
-    ));
+    let scenario = one_running_job_scenario();
     let log = TempFile::new("");
     let token = TempFile::new("fake-token\n");
-    let mut fake = command(&[
+    let fake = command(&[
         "fake",
         "--port",
         "0",
@@ -612,15 +631,7 @@ async fn the_fake_subcommand_serves_the_cli_and_stops_on_sigterm() {
         "--log",
         log.path(),
     ]);
-    fake.stdin(Stdio::null());
-    let mut child = fake.spawn().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let port = first.strip_prefix("PORT ").expect("PORT line");
+    let (mut child, port) = start_fake_process(fake).await;
     let endpoint = format!("http://127.0.0.1:{port}");
 
     let mut args = vec![
@@ -871,7 +882,7 @@ async fn no_command_shows_the_token_even_at_trace_level() {
 async fn the_fake_subcommand_never_shows_its_token_at_trace_level() {
     let token = TempFile::new(format!("{SECRET}\n"));
     let log = TempFile::new("");
-    let mut fake = traced(&[
+    let fake = traced(&[
         "fake",
         "--port",
         "0",
@@ -880,15 +891,7 @@ async fn the_fake_subcommand_never_shows_its_token_at_trace_level() {
         "--log",
         log.path(),
     ]);
-    fake.stdin(Stdio::null());
-    let mut child = fake.spawn().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let port = first.strip_prefix("PORT ").expect("PORT line");
+    let (child, port) = start_fake_process(fake).await;
     let endpoint = format!("http://127.0.0.1:{port}");
     // NOT_FOUND (the fake is empty), after the token was checked.
     let run = run_command(traced(&["cancel", JOB, "--endpoint", &endpoint]), None).await;
@@ -920,11 +923,9 @@ async fn the_fake_serves_tls_and_the_cli_trusts_it_with_ca_file() {
     let cert = TempFile::new(&leaf.cert_pem);
     let key = TempFile::new(&leaf.key_pem);
     let ca_file = TempFile::new(ca.pem());
-    let scenario = TempFile::new(format!(
-        r#"{{"cancel_delay_ms": 30, "resources": [{{"name": "{JOB}", "state": "RUNNING"}}]}}"#
-    ));
+    let scenario = one_running_job_scenario();
     let token = TempFile::new("tls-token\n");
-    let mut fake = command(&[
+    let fake = command(&[
         "fake",
         "--port",
         "0",
@@ -937,15 +938,7 @@ async fn the_fake_serves_tls_and_the_cli_trusts_it_with_ca_file() {
         "--tls-key",
         key.path(),
     ]);
-    fake.stdin(Stdio::null());
-    let mut child = fake.spawn().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let port = first.strip_prefix("PORT ").expect("PORT line");
+    let (mut child, port) = start_fake_process(fake).await;
     let endpoint = format!("https://localhost:{port}");
 
     // Without the CA the certificate is not trusted: a connection error, exit 1.
