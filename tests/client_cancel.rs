@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TOKEN, builder, calls_of, client, quick_wait};
+use common::{TOKEN, builder, calls_of, client, quick_wait, target};
 use futures::TryStreamExt;
 use vertex_cancel::fake::{CancelOutcome, FakeVertex, FaultRule, ResourceSpec};
 use vertex_cancel::{
@@ -16,10 +16,6 @@ const PIPELINE: &str = "projects/p/locations/us-central1/pipelineJobs/a";
 const NAS: &str = "projects/p/locations/europe-west4/nasJobs/7";
 const OPERATION: &str = "projects/p/locations/us-central1/operations/9";
 const NESTED_OPERATION: &str = "projects/p/locations/us-central1/pipelineJobs/a/operations/5";
-
-fn target(name: &str) -> Target {
-    name.parse().expect("valid name")
-}
 
 #[tokio::test]
 async fn each_kind_is_cancelled_and_confirmed() {

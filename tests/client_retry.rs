@@ -5,16 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TOKEN, builder, calls_of, client};
+use common::{TOKEN, builder, calls_of, client, target};
 use futures::StreamExt;
 use vertex_cancel::fake::{FakeVertex, FaultRule, ResourceSpec};
-use vertex_cancel::{CancelMany, Error, RetryConfig, State, Target};
+use vertex_cancel::{CancelMany, Error, RetryConfig, State};
 
 const PIPELINE: &str = "projects/p/locations/us-central1/pipelineJobs/a";
-
-fn target(name: &str) -> Target {
-    name.parse().expect("valid name")
-}
 
 #[tokio::test]
 async fn transient_failures_are_retried_after_the_server_asked_delay() {

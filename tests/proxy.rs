@@ -7,25 +7,16 @@ mod tls_common;
 
 use std::time::Duration;
 
-use common::{TOKEN, fast_retry, quick_wait};
+use common::{TOKEN, fast_retry, quick_cancel, quick_wait, target};
 use futures::TryStreamExt;
 use tls_common::{ProxyMode, TestCa, TestProxy};
-use vertex_cancel::fake::{FakeHandle, FakeVertex, ResourceSpec};
+use vertex_cancel::fake::{FakeHandle, FakeVertex};
 use vertex_cancel::{
     Client, ClientBuilder, ConnectionFailure, Credentials, Error, LocationName, Outcome, State,
-    Target,
 };
 
 const PIPELINE: &str = "projects/p/locations/us-central1/pipelineJobs/secret-pipeline-name";
 const OPERATION: &str = "projects/p/locations/us-central1/operations/9";
-
-fn target(name: &str) -> Target {
-    name.parse().expect("valid name")
-}
-
-fn quick_cancel(name: &str) -> ResourceSpec {
-    ResourceSpec::new(name, State::Running).with_cancel_delay(Duration::from_millis(30))
-}
 
 struct Setup {
     ca: TestCa,

@@ -7,26 +7,18 @@ mod tls_common;
 
 use std::time::Duration;
 
-use common::{TOKEN, fast_retry, quick_wait};
+use common::{TOKEN, fast_retry, quick_cancel, quick_wait, target};
 use futures::TryStreamExt;
 use tls_common::{Leaf, TestCa};
-use vertex_cancel::fake::{FakeHandle, FakeVertex, ResourceSpec};
+use vertex_cancel::fake::{FakeHandle, FakeVertex};
 use vertex_cancel::{
     Client, ClientBuilder, ConnectionFailure, Credentials, Error, LocationName, Outcome, Service,
-    State, Target,
+    State,
 };
 
 const PIPELINE: &str = "projects/p/locations/us-central1/pipelineJobs/a";
 const NAS: &str = "projects/p/locations/europe-west4/nasJobs/7";
 const OPERATION: &str = "projects/p/locations/us-central1/operations/9";
-
-fn target(name: &str) -> Target {
-    name.parse().expect("valid name")
-}
-
-fn quick_cancel(name: &str) -> ResourceSpec {
-    ResourceSpec::new(name, State::Running).with_cancel_delay(Duration::from_millis(30))
-}
 
 /// A client for `endpoint` sending the test token, never through a proxy (whatever the
 /// machine's environment says).

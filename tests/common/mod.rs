@@ -76,3 +76,14 @@ impl Drop for TempFile {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// A valid name as a [`Target`].
+pub fn target(name: &str) -> vertex_cancel::Target {
+    name.parse().expect("valid name")
+}
+
+/// A running pipeline job, NAS job or operation whose cancel lands after 30 ms.
+pub fn quick_cancel(name: &str) -> vertex_cancel::fake::ResourceSpec {
+    vertex_cancel::fake::ResourceSpec::new(name, vertex_cancel::State::Running)
+        .with_cancel_delay(Duration::from_millis(30))
+}
