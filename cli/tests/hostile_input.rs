@@ -5,6 +5,7 @@
 //! Many cases try to move a token to another host (a location or endpoint carrying `.evil.com`,
 //! `@`, `/`, `#`, a lookalike loopback address); those must fail as bad input, never resolve.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::convert::Infallible;

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/tls_common/mod.rs"]
 mod tls_common;
 
 use common::TempFile;

@@ -1,5 +1,5 @@
 //! The standalone fake: spawn `vertex-cancel fake`, read `PORT n`, call it, signal it.
-#![cfg(all(unix, feature = "cli"))]
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

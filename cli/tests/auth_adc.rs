@@ -2,6 +2,7 @@
 //! endpoints are a loopback OAuth server run by the test, gcp_auth in the path, the token cache
 //! in front of it, and the fake checking the token it receives.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use vertex_cancel::fake::FakeVertex;
 use vertex_cancel::{CancelMany, Client, Credentials, Error, Outcome, State, Target};
 
 /// A throwaway RSA key made for these tests only; it signs JWTs nobody verifies.
-const TEST_ONLY_KEY: &str = include_str!("data/TEST-ONLY-service-account-key.pem");
+const TEST_ONLY_KEY: &str = include_str!("../../tests/data/TEST-ONLY-service-account-key.pem");
 
 #[derive(Clone, Default)]
 struct TokenEndpoint {
