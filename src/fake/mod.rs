@@ -77,6 +77,7 @@
 //! ```
 
 mod calllog;
+mod deadline;
 mod dispatch;
 mod error;
 mod faults;
@@ -92,6 +93,7 @@ mod state;
 use std::time::Duration;
 
 pub use calllog::{AUTHORIZATION_SHOWN_CHARS, CallRecord};
+pub use deadline::DEADLINE_MARGIN;
 pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::FakeError;
 pub use faults::FaultRule;
