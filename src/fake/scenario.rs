@@ -19,7 +19,7 @@ use super::faults::FaultRule;
 use crate::State;
 
 /// A whole scenario: a default cancel delay, global faults and seeded resources.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// How long a cancelled resource stays CANCELLING, unless the resource says otherwise.
@@ -69,7 +69,7 @@ impl Scenario {
 }
 
 /// One seeded resource: a pipeline job, NAS job or operation, chosen by its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// Its full relative name, e.g. `projects/p/locations/us-central1/pipelineJobs/a`.
