@@ -154,7 +154,7 @@ async fn client_and_fake_agree_on_valid_names() {
 
 /// A call whose deadline passes is answered DEADLINE_EXCEEDED, as Google answers it, every
 /// time: never tonic's CANCELLED "Timeout expired".
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_passed_deadline_is_deadline_exceeded_every_time() {
     let fake = FakeVertex::builder()
         .pipeline_job(JOB, State::Running)
