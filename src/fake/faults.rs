@@ -137,7 +137,9 @@ impl FaultRule {
     /// Whether the rule hits the matching call numbered `seen` (from 0).
     fn hits(&self, seen: u64) -> bool {
         self.fail_first.is_none_or(|n| seen < u64::from(n))
-            && self.every.is_none_or(|n| (seen + 1).is_multiple_of(u64::from(n)))
+            && self
+                .every
+                .is_none_or(|n| (seen + 1).is_multiple_of(u64::from(n)))
             && self.probability.is_none_or(|p| {
                 let stream = self.code.map_or(0, |c| c as u64);
                 unit_draw(self.seed.unwrap_or(0), stream, seen) < p
