@@ -230,6 +230,9 @@ impl NameParts {
         let segs = segments(input, relative)?;
         check_parent(input, &segs)?;
         let kind = classify(&segs[4..]).map_err(|reason| invalid(input, reason))?;
+        if let Some(problem) = id_problem(kind, segs[segs.len() - 1]) {
+            return Err(invalid(input, problem));
+        }
         if service == Service::AutoMl && kind != TargetKind::Operation {
             return Err(invalid(
                 input,
@@ -262,6 +265,9 @@ impl NameParts {
         check_location(location)?;
         check_component("project", project)?;
         check_component("id", id)?;
+        if let Some(problem) = id_problem(kind, id) {
+            return Err(invalid(id, problem));
+        }
         let relative = format!(
             "projects/{project}/locations/{location}/{}/{id}",
             kind.collection()
@@ -566,7 +572,10 @@ pub(crate) fn check_location(location: &str) -> Result<()> {
 }
 
 /// Why `location` is not a plain location id (`^[a-z][a-z0-9-]{0,62}$`), if it is not.
-fn location_problem(location: &str) -> Option<String> {
+///
+/// Vertex AI locations are lower-case DNS labels (`us-central1`, `global`); the location also
+/// becomes part of a host name. The fake applies this same rule.
+pub(crate) fn location_problem(location: &str) -> Option<String> {
     let detail = if location.is_empty() {
         "it is empty".to_owned()
     } else if location.len() > MAX_LOCATION_LEN {
@@ -606,8 +615,15 @@ fn is_segment_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | ':' | '-')
 }
 
-/// Why `segment` cannot be one segment of a name, if it cannot.
-fn segment_problem(segment: &str) -> Option<String> {
+/// Why `segment` cannot be one segment of a name, if it cannot: the rule for a project, an id
+/// a resource hangs off, and a NAS job or operation id.
+///
+/// Google documents no alphabet for these (NAS job and operation ids are server-assigned,
+/// Vertex AI's numeric and AutoML's alphanumeric; projects may be numbers or domain-scoped
+/// `example.com:proj`), so this is the lenient rule: RFC 3986 unreserved characters plus `:`,
+/// at most [`MAX_SEGMENT_LEN`] bytes, never a dot segment. The fake applies this same function,
+/// so the client never sends a name the fake refuses as malformed, and the reverse.
+pub(crate) fn segment_problem(segment: &str) -> Option<String> {
     if segment.is_empty() {
         return Some("is empty".to_owned());
     }
@@ -624,6 +640,41 @@ fn segment_problem(segment: &str) -> Option<String> {
         format!(
             "contains {}, which is not allowed; segments use only `A-Z a-z 0-9 . _ ~ : -`",
             describe_char(c)
+        )
+    })
+}
+
+/// Why `id` cannot be the final id of a `kind` name, beyond [`segment_problem`], if it cannot.
+///
+/// A pipeline job id is user-chosen or server-generated; CreatePipelineJob documents its
+/// `pipeline_job_id` as "less than 128 characters, and valid characters are `/[a-z][0-9]-/`",
+/// which server-generated (numeric or name-timestamp) ids also fit. Length is left to
+/// [`segment_problem`] (128 bytes), one more than the comment's bound: lenient where unsure.
+/// NAS job and operation ids have no documented alphabet beyond [`segment_problem`]'s.
+pub(crate) fn id_problem(kind: TargetKind, id: &str) -> Option<String> {
+    if kind != TargetKind::PipelineJob {
+        return None;
+    }
+    id.chars()
+        .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        .map(|c| {
+            format!(
+                "pipeline job id contains {}; a pipeline job id uses only `a-z 0-9 -`",
+                describe_char(c)
+            )
+        })
+}
+
+/// Why `word` cannot be a collection id, if it cannot: AIP-122 collection ids are
+/// `[a-z][a-zA-Z0-9]*` (`pipelineJobs`, `deployedModels`). The fake applies this same rule.
+pub(crate) fn collection_problem(word: &str) -> Option<String> {
+    let ok = word.starts_with(|c: char| c.is_ascii_lowercase())
+        && word.chars().all(|c| c.is_ascii_alphanumeric());
+    (!ok).then(|| {
+        format!(
+            "`{}` is not a collection name; collections are letters and digits starting with a \
+             lowercase letter",
+            printable(word)
         )
     })
 }
@@ -761,19 +812,12 @@ fn classify(rest: &[&str]) -> std::result::Result<TargetKind, String> {
 
 /// Checks the `{collection}/{id}` pairs a nested operation hangs off (segments 5, 7, ...).
 fn check_nested_collections(pairs: &[&str]) -> std::result::Result<(), String> {
-    let is_word = |w: &str| {
-        w.starts_with(|c: char| c.is_ascii_alphabetic())
-            && w.chars().all(|c| c.is_ascii_alphanumeric())
-    };
-    match pairs.iter().step_by(2).position(|w| !is_word(w)) {
-        None => Ok(()),
-        Some(pair) => Err(format!(
-            "segment {} (`{}`) is not a collection name; collections are letters and digits \
-             starting with a letter",
-            5 + 2 * pair,
-            printable(pairs[2 * pair])
-        )),
+    for (pair, word) in pairs.iter().step_by(2).enumerate() {
+        if let Some(problem) = collection_problem(word) {
+            return Err(format!("segment {}: {problem}", 5 + 2 * pair));
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -898,7 +942,19 @@ mod tests {
             ),
             (
                 "projects/p/locations/us-central1/a-b/e/operations/1".into(),
-                "segment 5 (`a-b`) is not a collection name",
+                "segment 5: `a-b` is not a collection name",
+            ),
+            (
+                "projects/p/locations/us-central1/Endpoints/e/operations/1".into(),
+                "segment 5: `Endpoints` is not a collection name",
+            ),
+            (
+                "projects/p/locations/us-central1/pipelineJobs/Nightly".into(),
+                "pipeline job id contains 'N'",
+            ),
+            (
+                "projects/p/locations/us-central1/pipelineJobs/a_b".into(),
+                "pipeline job id contains '_'",
             ),
             (
                 "Projects/p/locations/us-central1/pipelineJobs/x".into(),
@@ -1165,12 +1221,20 @@ mod tests {
     }
 
     fn valid_target() -> impl Strategy<Value = Target> {
-        let nested = prop::collection::vec(("[A-Za-z][A-Za-z0-9]{0,12}", segment()), 0..3);
-        (segment(), location(), segment(), 0..4_u8, nested).prop_map(
-            |(project, location, id, which, nested)| {
+        let nested = prop::collection::vec(("[a-z][A-Za-z0-9]{0,12}", segment()), 0..3);
+        let pipeline_id = "[a-z0-9-]{1,40}";
+        (
+            segment(),
+            location(),
+            segment(),
+            pipeline_id,
+            0..4_u8,
+            nested,
+        )
+            .prop_map(|(project, location, id, pipeline_id, which, nested)| {
                 let base = format!("projects/{project}/locations/{location}");
                 let relative = match which {
-                    0 => format!("{base}/pipelineJobs/{id}"),
+                    0 => format!("{base}/pipelineJobs/{pipeline_id}"),
                     1 => format!("{base}/nasJobs/{id}"),
                     _ => {
                         let owner: String =
@@ -1183,8 +1247,7 @@ mod tests {
                     (3, Ok(op)) => Target::from(op.with_service(Service::AutoMl)),
                     _ => relative.parse().expect("generated name is valid"),
                 }
-            },
-        )
+            })
     }
 
     /// A valid name with one small corruption: where parsers usually go wrong.

@@ -361,3 +361,67 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The codes `calls` Gets of [`JOB`] got from a fake run with `scenario`, with the number of
+/// RESOURCE_EXHAUSTED answers that carried a RetryInfo; every call is in the log.
+async fn codes_under(scenario: &str, calls: usize) -> (Vec<Code>, usize) {
+    let fake = FakeVertex::builder()
+        .scenario(Scenario::from_json(scenario).unwrap())
+        .pipeline_job(JOB, State::Running)
+        .start()
+        .await
+        .unwrap();
+    let mut client = pipelines(&fake).await;
+    let mut codes = Vec::with_capacity(calls);
+    let mut with_retry_info = 0;
+    for _ in 0..calls {
+        let code = match client.get_pipeline_job(get_job()).await {
+            Ok(_) => Code::Ok,
+            Err(status) => {
+                with_retry_info += usize::from(status.get_details_retry_info().is_some());
+                status.code()
+            }
+        };
+        codes.push(code);
+    }
+    let logged: Vec<Code> = fake.calls().iter().map(|c| c.code).collect();
+    assert_eq!(
+        logged, codes,
+        "the call log holds every call with its answer"
+    );
+    (codes, with_retry_info)
+}
+
+#[tokio::test]
+async fn every_nth_call_faults() {
+    let scenario =
+        r#"{"faults": [{"methods": ["GetPipelineJob"], "code": "UNAVAILABLE", "every": 3}]}"#;
+    let (codes, _) = codes_under(scenario, 9).await;
+    let failed: Vec<usize> = (0..9).filter(|&i| codes[i] != Code::Ok).collect();
+    assert_eq!(failed, [2, 5, 8]);
+}
+
+#[tokio::test]
+async fn seeded_fractions_of_calls_fault_the_same_way_every_run() {
+    let scenario = r#"{"faults": [
+        {"code": "UNAVAILABLE", "probability": 0.2, "seed": 7},
+        {"code": "RESOURCE_EXHAUSTED", "probability": 0.125, "seed": 7, "retry_delay_ms": 100}]}"#;
+    let (first, retry_infos) = codes_under(scenario, 500).await;
+    let (second, _) = codes_under(scenario, 500).await;
+    assert_eq!(first, second, "one seed, one sequence of faults");
+    let count = |code| first.iter().filter(|c| **c == code).count();
+    let (unavailable, exhausted) = (count(Code::Unavailable), count(Code::ResourceExhausted));
+    assert!(
+        (70..=130).contains(&unavailable),
+        "{unavailable} UNAVAILABLE of 500"
+    );
+    assert!(
+        (30..=75).contains(&exhausted),
+        "{exhausted} RESOURCE_EXHAUSTED of 500"
+    );
+    assert_eq!(unavailable + exhausted + count(Code::Ok), 500);
+    assert_eq!(
+        retry_infos, exhausted,
+        "each RESOURCE_EXHAUSTED carries its RetryInfo"
+    );
+}

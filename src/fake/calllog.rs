@@ -125,14 +125,11 @@ impl CallLog {
         rpc: Rpc,
         target: &str,
         metadata: &MetadataMap,
+        deadline: Option<Duration>,
         peer: Option<SocketAddr>,
     ) -> CallGuard {
         let pending = self.is_on().then(|| {
             let headers = redacted_headers(metadata);
-            let deadline = metadata
-                .get("grpc-timeout")
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_grpc_timeout);
             (
                 Arc::clone(self),
                 CallRecord {
@@ -242,39 +239,9 @@ fn redacted_headers(metadata: &MetadataMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
-fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    let unit = value.chars().last()?;
-    let digits = &value[..value.len() - unit.len_utf8()];
-    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        'H' => Duration::from_secs(n * 3600),
-        'M' => Duration::from_secs(n * 60),
-        'S' => Duration::from_secs(n),
-        'm' => Duration::from_millis(n),
-        'u' => Duration::from_micros(n),
-        'n' => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grpc_timeout_units() {
-        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
-        assert_eq!(parse_grpc_timeout("S"), None);
-        assert_eq!(parse_grpc_timeout("123456789S"), None);
-        assert_eq!(parse_grpc_timeout("5x"), None);
-        assert_eq!(parse_grpc_timeout("-5S"), None);
-    }
 
     #[test]
     fn authorization_is_cut() {
@@ -289,8 +256,8 @@ mod tests {
     #[test]
     fn a_dropped_guard_records_a_cancelled_call() {
         let log = Arc::new(CallLog::new(true, None).unwrap());
-        drop(log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None));
-        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None)
+        drop(log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None, None));
+        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None, None)
             .finish(Code::Ok);
         let calls = log.snapshot();
         assert_eq!(calls.len(), 2);
@@ -306,7 +273,7 @@ mod tests {
     #[test]
     fn off_records_nothing() {
         let log = Arc::new(CallLog::new(false, None).unwrap());
-        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None)
+        log.begin(Rpc::GetNasJob, "n", &MetadataMap::new(), None, None)
             .finish(Code::Ok);
         assert!(log.snapshot().is_empty());
     }

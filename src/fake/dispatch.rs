@@ -13,6 +13,7 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::calllog::CallLog;
+use super::deadline::{CallDeadline, deadline_exceeded};
 use super::faults::{ArmedFault, ERROR_DOMAIN, FaultPlan, error_info_metadata};
 use super::filter::Filter;
 use super::names::{ResourceKind, check_parent, parse_name_of};
@@ -66,9 +67,14 @@ impl Core {
         method: impl FnOnce(&Self, Q) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
         let target = target(request.get_ref()).to_owned();
-        let guard = self
-            .log
-            .begin(rpc, &target, request.metadata(), request.remote_addr());
+        let deadline = CallDeadline::of(request.metadata(), request.extensions().get());
+        let guard = self.log.begin(
+            rpc,
+            &target,
+            request.metadata(),
+            deadline.map(|d| d.timeout),
+            request.remote_addr(),
+        );
         let resource_faults = self.store.faults_of(&target);
         let plan = FaultPlan::for_call(
             rpc,
@@ -76,13 +82,20 @@ impl Core {
                 .iter()
                 .chain(resource_faults.iter().flat_map(|f| f.iter())),
         );
-        if !plan.delay.is_zero() {
-            tokio::time::sleep(plan.delay).await;
-        }
-        let result = self
-            .authorize(rpc, request.metadata())
-            .and_then(|()| plan.error.map_or(Ok(()), Err))
-            .and_then(|()| method(self, request.into_inner()));
+        let answer = async {
+            if !plan.delay.is_zero() {
+                tokio::time::sleep(plan.delay).await;
+            }
+            self.authorize(rpc, request.metadata())
+                .and_then(|()| plan.error.map_or(Ok(()), Err))
+                .and_then(|()| method(self, request.into_inner()))
+        };
+        let result = match deadline.and_then(|d| d.give_up_at) {
+            Some(at) => tokio::time::timeout_at(at.into(), answer)
+                .await
+                .unwrap_or_else(|_| Err(deadline_exceeded())),
+            None => answer.await,
+        };
         guard.finish(result.as_ref().map_or_else(Status::code, |_| Code::Ok));
         result.map(Response::new)
     }
@@ -92,7 +105,8 @@ impl Core {
         let Some(token) = &self.token else {
             return Ok(());
         };
-        let Some(value) = metadata.get("authorization") else {
+        let mut values = metadata.get_all("authorization").iter();
+        let Some(value) = values.next() else {
             return Err(unauthenticated(
                 rpc,
                 "CREDENTIALS_MISSING",
@@ -100,13 +114,16 @@ impl Core {
                  token, login cookie or other valid authentication credential.",
             ));
         };
+        // Two credentials are ambiguous: which one the call runs as must never be a guess, so
+        // a second `authorization` is refused even when the first is right.
+        let single = values.next().is_none();
         let presented = value
             .to_str()
             .ok()
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t);
-        if presented == Some(token.as_str()) {
+        if single && presented == Some(token.as_str()) {
             Ok(())
         } else {
             Err(unauthenticated(

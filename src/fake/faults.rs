@@ -21,9 +21,19 @@ const SERVICE_NAME: &str = "aiplatform.googleapis.com";
 
 /// A fault: make matching calls fail with `code` and/or wait `delay_ms` first.
 ///
-/// A rule with no `code` only delays. `fail_first: Some(n)` limits the rule to the first `n`
-/// matching calls; `None` applies it to every matching call.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A rule with no `code` only delays. Which matching calls it hits (counting from 1, every call
+/// to one of its `methods` counts): the first `fail_first`, every `every`-th, a `probability`
+/// fraction, or all of them when none is set; set together, a call must pass each. The
+/// fraction is drawn from a sequence fixed by `seed` (and the rule's code), so a scenario such
+/// as 20% UNAVAILABLE plus 10% RESOURCE_EXHAUSTED hits the same call numbers on every run:
+/// ```json
+/// {"faults": [
+///   {"code": "UNAVAILABLE", "probability": 0.2, "seed": 1},
+///   {"code": "RESOURCE_EXHAUSTED", "probability": 0.125, "seed": 1, "retry_delay_ms": 200}]}
+/// ```
+/// (The first rule with a code that applies decides the status, so the second rule sees only
+/// the 80% the first let through: 0.125 of those is 10% of all calls.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// Methods it applies to, short (`CancelPipelineJob`) or full gRPC path; empty = all.
@@ -35,6 +45,16 @@ pub struct FaultRule {
     /// Apply to the first N matching calls only; `None` = every matching call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_first: Option<u32>,
+    /// Apply to every N-th matching call only (the N-th, 2N-th, ...); at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u32>,
+    /// Apply to this fraction of matching calls (0.0 to 1.0), drawn from `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// The seed of the `probability` draws; 0 when absent. Rules with different codes draw
+    /// independently even with one seed; give rules with the same code different seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Wait this long before answering (before the auth check, as a slow network would).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
@@ -76,6 +96,20 @@ impl FaultRule {
         self
     }
 
+    /// Limits the rule to every `n`-th matching call (the `n`-th, `2n`-th, ...).
+    pub fn every(mut self, n: u32) -> Self {
+        self.every = Some(n);
+        self
+    }
+
+    /// Limits the rule to a `probability` fraction of matching calls, drawn from the sequence
+    /// `seed` fixes (so a test is repeatable).
+    pub fn with_probability(mut self, probability: f64, seed: u64) -> Self {
+        self.probability = Some(probability);
+        self.seed = Some(seed);
+        self
+    }
+
     /// Delays matching calls by `delay`.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay_ms = Some(millis(delay));
@@ -99,6 +133,54 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+impl FaultRule {
+    /// Whether the rule hits the matching call numbered `seen` (from 0).
+    fn hits(&self, seen: u64) -> bool {
+        self.fail_first.is_none_or(|n| seen < u64::from(n))
+            && self
+                .every
+                .is_none_or(|n| (seen + 1).is_multiple_of(u64::from(n)))
+            && self.probability.is_none_or(|p| {
+                let stream = self.code.map_or(0, |c| c as u64);
+                unit_draw(self.seed.unwrap_or(0), stream, seen) < p
+            })
+    }
+
+    /// Why the rule is unusable, if it is.
+    fn problem(&self) -> Option<&'static str> {
+        if self.code.is_none() && self.delay_ms.is_none() {
+            return Some("a rule needs a code, a delay_ms, or both");
+        }
+        if self.code == Some(Code::Ok) {
+            return Some("OK is not a fault; leave code out for a delay-only rule");
+        }
+        if self.every == Some(0) {
+            return Some("every must be at least 1");
+        }
+        if self.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+            return Some("probability must be between 0.0 and 1.0");
+        }
+        if self.seed.is_some() && self.probability.is_none() {
+            return Some("a seed does nothing without a probability");
+        }
+        None
+    }
+}
+
+/// The `n`-th number in `[0, 1)` of the sequence (`seed`, `stream`): SplitMix64, computed from
+/// the position alone, so concurrent calls need no shared generator and the numbers a seed
+/// gives never depend on timing.
+fn unit_draw(seed: u64, stream: u64, n: u64) -> f64 {
+    const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut z = (seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(n.wrapping_add(1).wrapping_mul(GOLDEN));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // The top 53 bits fill an f64 mantissa exactly.
+    (z >> 11) as f64 / (1_u64 << 53) as f64
+}
+
 /// A rule in force: the methods resolved and a counter of the calls it matched.
 #[derive(Debug)]
 pub(crate) struct ArmedFault {
@@ -115,14 +197,9 @@ impl ArmedFault {
     /// [`FakeError::InvalidFault`] for a method the fake does not serve or a rule that does
     /// nothing.
     pub(crate) fn arm(rule: FaultRule) -> Result<Self, FakeError> {
-        if rule.code.is_none() && rule.delay_ms.is_none() {
+        if let Some(reason) = rule.problem() {
             return Err(FakeError::InvalidFault {
-                reason: "a rule needs a code, a delay_ms, or both".into(),
-            });
-        }
-        if rule.code == Some(Code::Ok) {
-            return Err(FakeError::InvalidFault {
-                reason: "OK is not a fault; leave code out for a delay-only rule".into(),
+                reason: reason.into(),
             });
         }
         let rpcs = if rule.methods.is_empty() {
@@ -148,7 +225,7 @@ impl ArmedFault {
             return false;
         }
         let seen = self.matched.fetch_add(1, Ordering::Relaxed);
-        self.rule.fail_first.is_none_or(|n| seen < u64::from(n))
+        self.rule.hits(seen)
     }
 }
 
@@ -262,6 +339,45 @@ mod tests {
         assert!(ArmedFault::arm(FaultRule::fail(Code::Internal).on_methods(["Nope"])).is_err());
         assert!(ArmedFault::arm(FaultRule::default()).is_err());
         assert!(ArmedFault::arm(FaultRule::fail(Code::Ok)).is_err());
+        let unavailable = || FaultRule::fail(Code::Unavailable);
+        assert!(ArmedFault::arm(unavailable().every(0)).is_err());
+        for p in [-0.1, 1.5, f64::NAN] {
+            assert!(ArmedFault::arm(unavailable().with_probability(p, 1)).is_err());
+        }
+        let seed_only = FaultRule {
+            seed: Some(3),
+            ..unavailable()
+        };
+        assert!(ArmedFault::arm(seed_only).is_err());
+    }
+
+    #[test]
+    fn every_nth_and_first_combine() {
+        let rule = FaultRule::fail(Code::Unavailable).every(3);
+        let hit: Vec<u64> = (0..10).filter(|&n| rule.hits(n)).collect();
+        assert_eq!(hit, [2, 5, 8]);
+        let rule = rule.first(6);
+        let hit: Vec<u64> = (0..10).filter(|&n| rule.hits(n)).collect();
+        assert_eq!(hit, [2, 5]);
+    }
+
+    #[test]
+    fn a_seeded_probability_hits_the_same_calls_at_the_right_rate() {
+        let rule = FaultRule::fail(Code::Unavailable).with_probability(0.2, 42);
+        let hits: Vec<u64> = (0..10_000).filter(|&n| rule.hits(n)).collect();
+        let again: Vec<u64> = (0..10_000).filter(|&n| rule.hits(n)).collect();
+        assert_eq!(hits, again);
+        assert!((1_850..=2_150).contains(&hits.len()), "{}", hits.len());
+        let other_seed = FaultRule::fail(Code::Unavailable).with_probability(0.2, 43);
+        assert!((0..10_000).any(|n| rule.hits(n) != other_seed.hits(n)));
+        // Another code draws another sequence, so one seed does not make two rules overlap.
+        let exhausted = FaultRule::fail(Code::ResourceExhausted).with_probability(0.2, 42);
+        let both = (0..10_000)
+            .filter(|&n| rule.hits(n) && exhausted.hits(n))
+            .count();
+        assert!((250..=550).contains(&both), "{both}");
+        assert!(!(0..1000).any(|n| rule.clone().with_probability(0.0, 1).hits(n)));
+        assert!((0..1000).all(|n| rule.clone().with_probability(1.0, 1).hits(n)));
     }
 
     #[test]

@@ -22,19 +22,24 @@
 //!   resource owning operations), a `filter` of `state=X`, `state!="X"`, `display_name="..."`
 //!   (jobs; X is the full enum name, e.g. `PIPELINE_STATE_RUNNING`) or `done=true|false`
 //!   (operations), joined all by AND or all by OR, and pages with `page_size` / `page_token`.
+//! - Names are checked with the client's own rules ([`crate::name`]): what the client sends,
+//!   the fake accepts as well-formed, and the reverse. Locations are lower-case.
 //! - With a [token](FakeVertexBuilder::token), a call without `authorization` is
-//!   UNAUTHENTICATED (ErrorInfo `CREDENTIALS_MISSING`), a wrong one UNAUTHENTICATED
-//!   (`ACCESS_TOKEN_TYPE_UNSUPPORTED`).
+//!   UNAUTHENTICATED (ErrorInfo `CREDENTIALS_MISSING`), a wrong one, or two `authorization`
+//!   headers, UNAUTHENTICATED (`ACCESS_TOKEN_TYPE_UNSUPPORTED`).
+//! - A call whose `grpc-timeout` passes is answered DEADLINE_EXCEEDED (a
+//!   [`DEADLINE_MARGIN`] early, so tonic's own CANCELLED "Timeout expired" never goes out).
 //! - Every error carries its `google.rpc.Status` in `grpc-status-details-bin`.
 //! - [Faults](FaultRule), global or per resource, delay calls and/or fail them with a code, for
-//!   the first N matching calls or all of them, optionally with a RetryInfo. Inside a call the
-//!   order is: delay, auth, injected fault, the method.
+//!   the first N matching calls, every N-th, a seeded fraction, or all of them, optionally with
+//!   a RetryInfo. Inside a call the order is: delay, auth, injected fault, the method.
 //! - Every call is recorded as a [`CallRecord`] (method, name or parent, headers with the token
 //!   cut, the client's deadline, code, duration).
 //!
 //! Standalone: `vertex-cancel fake --port 0 --scenario FILE [--token T] [--log FILE]
 //! [--tls-cert FILE --tls-key FILE]` (see
-//! [`run_standalone`]). Scenario files are JSON in the shape of [`Scenario`]:
+//! [`run_standalone`]). Scenario files are a JSON object in the shape of [`Scenario`], each
+//! resource name at most once:
 //! ```json
 //! {"cancel_delay_ms": 600,
 //!  "faults": [{"methods": ["CancelOperation"], "code": "UNIMPLEMENTED"}],
@@ -77,6 +82,7 @@
 //! ```
 
 mod calllog;
+mod deadline;
 mod dispatch;
 mod error;
 mod faults;
@@ -92,6 +98,7 @@ mod state;
 use std::time::Duration;
 
 pub use calllog::{AUTHORIZATION_SHOWN_CHARS, CallRecord};
+pub use deadline::DEADLINE_MARGIN;
 pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::FakeError;
 pub use faults::FaultRule;

@@ -1,10 +1,18 @@
 //! The fake's own reading of resource names, as Google's server validates them.
 //!
-//! This deliberately does not reuse the client's name parser: the fake models the server, and a
-//! client bug in name handling must show up as the server's INVALID_ARGUMENT, not be hidden by
-//! both sides sharing one parser.
+//! The structure (which collections, how many segments, what a List parent is) is read here,
+//! not by the client's parser: the fake models the server, and a client bug in putting names
+//! together must show up as the server's INVALID_ARGUMENT. What a valid id, location and
+//! collection is, though, has one home, [`crate::name`]: both sides apply the same rules, so
+//! the client refuses before sending exactly what the fake would refuse (a unit test below
+//! checks the two agree on every name).
 
 use std::fmt;
+
+use crate::TargetKind;
+use crate::name::{
+    MAX_NAME_LEN, collection_problem, id_problem, location_problem, segment_problem,
+};
 
 /// The kind of resource a name denotes; it decides which RPCs accept the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,6 +32,15 @@ impl ResourceKind {
             Self::PipelineJob => "PipelineJob",
             Self::NasJob => "NasJob",
             Self::Operation => "Operation",
+        }
+    }
+
+    /// The client's word for this kind, whose id rule the fake applies.
+    fn target_kind(self) -> TargetKind {
+        match self {
+            Self::PipelineJob => TargetKind::PipelineJob,
+            Self::NasJob => TargetKind::NasJob,
+            Self::Operation => TargetKind::Operation,
         }
     }
 
@@ -67,7 +84,11 @@ pub(crate) fn parse_name(name: &str) -> Result<ParsedName<'_>, String> {
             ));
         }
     };
-    let parent_len = name.len() - segments[segments.len() - 1].len() - collection.len() - 2;
+    let id = segments[segments.len() - 1];
+    if let Some(problem) = id_problem(kind.target_kind(), id) {
+        return Err(format!("{name:?}: {problem}"));
+    }
+    let parent_len = name.len() - id.len() - collection.len() - 2;
     Ok(ParsedName {
         kind,
         parent: &name[..parent_len],
@@ -102,8 +123,14 @@ pub(crate) fn check_parent(kind: ResourceKind, parent: &str) -> Result<(), Strin
 }
 
 /// Splits a `projects/{p}/locations/{l}[/{collection}/{id}]...` path into segments, checking
-/// each, with at least `min` segments.
+/// each with the library's rules, with at least `min` segments.
 fn owner_segments(path: &str, min: usize) -> Result<Vec<&str>, String> {
+    if path.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "the name is {} bytes; the limit is {MAX_NAME_LEN}",
+            path.len()
+        ));
+    }
     let segments: Vec<&str> = path.split('/').collect();
     if segments.len() < min || !segments.len().is_multiple_of(2) {
         return Err(format!("{path:?} has the wrong number of segments"));
@@ -113,34 +140,75 @@ fn owner_segments(path: &str, min: usize) -> Result<Vec<&str>, String> {
             "{path:?} does not start with projects/*/locations/*"
         ));
     }
-    for pair in segments.chunks(2) {
-        if !is_collection(pair[0]) {
-            return Err(format!("{:?} is not a collection id", pair[0]));
-        }
-        if !is_id(pair[1]) {
-            return Err(format!("{:?} is not a valid resource id", pair[1]));
+    for (index, segment) in segments.iter().enumerate() {
+        let problem = match index {
+            3 => location_problem(segment),
+            0 | 2 => None,
+            _ if index % 2 == 0 => collection_problem(segment),
+            _ => segment_problem(segment).map(|p| format!("segment {} {p}", index + 1)),
+        };
+        if let Some(problem) = problem {
+            return Err(problem);
         }
     }
     Ok(segments)
 }
 
-fn is_collection(segment: &str) -> bool {
-    segment.starts_with(|c: char| c.is_ascii_lowercase())
-        && segment.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-/// An id: 1 to 128 URL-unreserved characters, which is what Vertex AI's ids, project ids and
-/// location ids all fit.
-fn is_id(segment: &str) -> bool {
-    (1..=128).contains(&segment.len())
-        && segment
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Target;
+    use proptest::prelude::*;
+
+    /// A segment: often valid, often almost valid, sometimes a collection word.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9-]{1,6}",
+            "[A-Za-z0-9._~:%@ -]{0,6}",
+            prop::sample::select(vec![
+                "pipelineJobs",
+                "nasJobs",
+                "operations",
+                "endpoints",
+                "Endpoints",
+                "locations",
+                ".",
+                "..",
+                "",
+            ])
+            .prop_map(String::from),
+        ]
+    }
+
+    fn relative_name() -> impl Strategy<Value = String> {
+        (piece(), piece(), prop::collection::vec(piece(), 0..7)).prop_map(
+            |(project, location, rest)| {
+                let mut name = format!("projects/{project}/locations/{location}");
+                for segment in rest {
+                    name.push('/');
+                    name.push_str(&segment);
+                }
+                name
+            },
+        )
+    }
+
+    proptest! {
+        /// The client sends a name exactly when the fake would accept it, as the same kind
+        /// under the same owner.
+        #[test]
+        fn the_client_and_the_fake_agree_on_every_name(name in relative_name()) {
+            let client = name.parse::<Target>();
+            let fake = parse_name(&name);
+            prop_assert_eq!(client.is_ok(), fake.is_ok(), "{:?}: {:?} / {:?}", name, client, fake);
+            if let (Ok(target), Ok(parsed)) = (client, fake) {
+                prop_assert_eq!(target.kind(), parsed.kind.target_kind());
+                if let Target::Operation(op) = &target {
+                    prop_assert_eq!(op.owner(), parsed.parent);
+                }
+            }
+        }
+    }
 
     #[test]
     fn reads_each_kind_and_its_parent() {

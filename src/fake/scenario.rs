@@ -4,39 +4,54 @@
 //! ([`Scenario::from_json`]) and the builder ([`ResourceSpec`]), so a scenario written for one
 //! works in the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::marker::PhantomData;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::FakeError;
 use super::faults::FaultRule;
 use crate::State;
 
 /// A whole scenario: a default cancel delay, global faults and seeded resources.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// How long a cancelled resource stays CANCELLING, unless the resource says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_delay_ms: Option<u64>,
     /// Faults applied to every call they match.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "objects_only"
+    )]
     pub faults: Vec<FaultRule>,
-    /// The resources the fake starts with.
-    #[serde(default)]
+    /// The resources the fake starts with; each name at most once.
+    #[serde(default, deserialize_with = "objects_only")]
     pub resources: Vec<ResourceSpec>,
 }
 
 impl Scenario {
     /// Parses a scenario from JSON text.
     ///
+    /// The scenario, each resource and each fault rule must be a JSON object (`[]` is refused,
+    /// not read as an empty scenario), and a resource name may appear only once.
+    ///
     /// # Errors
     /// [`FakeError::ScenarioJson`] if it is not JSON of the documented shape (unknown fields are
-    /// refused, so a typo does not silently change the scenario).
+    /// refused, so a typo does not silently change the scenario);
+    /// [`FakeError::InvalidResource`] if a resource name appears more than once.
     pub fn from_json(json: &str) -> Result<Self, FakeError> {
-        serde_json::from_str(json).map_err(|source| FakeError::ScenarioJson { source })
+        let ObjectOnly(scenario) = serde_json::from_str::<ObjectOnly<Self>>(json)
+            .map_err(|source| FakeError::ScenarioJson { source })?;
+        check_unique_names(&scenario.resources)?;
+        Ok(scenario)
     }
 
     /// Reads and parses a scenario file.
@@ -54,7 +69,7 @@ impl Scenario {
 }
 
 /// One seeded resource: a pipeline job, NAS job or operation, chosen by its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// Its full relative name, e.g. `projects/p/locations/us-central1/pipelineJobs/a`.
@@ -78,7 +93,11 @@ pub struct ResourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_delay_ms: Option<u64>,
     /// Faults applied to calls naming this resource.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "objects_only"
+    )]
     pub faults: Vec<FaultRule>,
 }
 
@@ -165,6 +184,52 @@ pub enum CancelOutcome {
     Failed,
     /// Never finishes: stays CANCELLING (an operation: not done).
     Stuck,
+}
+
+/// Refuses a resource name seeded twice: which of the two the fake would serve is not
+/// something a scenario should leave to its order.
+///
+/// # Errors
+/// [`FakeError::InvalidResource`] naming the first repeated name.
+pub(crate) fn check_unique_names(specs: &[ResourceSpec]) -> Result<(), FakeError> {
+    let mut seen = HashSet::with_capacity(specs.len());
+    match specs.iter().find(|spec| !seen.insert(spec.name.as_str())) {
+        None => Ok(()),
+        Some(spec) => Err(FakeError::InvalidResource {
+            name: spec.name.clone(),
+            reason: "the name is seeded more than once".into(),
+        }),
+    }
+}
+
+/// A value that must be written as a JSON object. Derived struct impls also accept an array
+/// of the fields in order, so `[]` would read as an empty scenario.
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Visit<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        d.deserialize_map(Visit(PhantomData))
+    }
+}
+
+/// Serde for a list of objects (resources, fault rules), each refused unless an object.
+fn objects_only<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Vec::<ObjectOnly<T>>::deserialize(d)?;
+    Ok(items.into_iter().map(|ObjectOnly(item)| item).collect())
 }
 
 /// Every [`State`], so a scenario's state name can be looked up.

@@ -15,12 +15,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tower::util::MapRequestLayer;
 
 use super::calllog::{CallLog, CallRecord};
+use super::deadline::stamp_arrival;
 use super::dispatch::Core;
 use super::error::FakeError;
 use super::faults::{ArmedFault, FaultRule};
-use super::scenario::{ResourceSpec, Scenario};
+use super::scenario::{ResourceSpec, Scenario, check_unique_names};
 use super::services::FakeServices;
 use super::state::FakeState;
 use super::{DEFAULT_CANCEL_DELAY, SHUTDOWN_GRACE};
@@ -178,10 +180,12 @@ impl FakeVertexBuilder {
     /// Validates everything, binds 127.0.0.1 and starts serving in a background task.
     ///
     /// # Errors
-    /// [`FakeError::InvalidResource`] / [`FakeError::InvalidFault`] for bad seeds,
+    /// [`FakeError::InvalidResource`] / [`FakeError::InvalidFault`] for bad seeds (a resource
+    /// name seeded twice included),
     /// [`FakeError::Bind`] if the port cannot be bound, [`FakeError::CallLog`] if the log file
     /// cannot be created, [`FakeError::Tls`] if the certificate or key is unusable.
     pub async fn start(self) -> Result<FakeHandle, FakeError> {
+        check_unique_names(&self.resources)?;
         let store = self.state.unwrap_or_default();
         for spec in self.resources {
             store.insert(spec)?;
@@ -219,6 +223,7 @@ impl FakeVertexBuilder {
                 .map_err(FakeError::Tls)?;
         }
         let router = server
+            .layer(MapRequestLayer::new(stamp_arrival::<tonic::body::Body>))
             .add_service(PipelineServiceServer::from_arc(Arc::clone(&services)))
             .add_service(JobServiceServer::from_arc(Arc::clone(&services)))
             .add_service(OperationsServer::from_arc(services));
