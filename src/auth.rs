@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
+use crate::endpoint::is_loopback_host;
 use crate::error::{BoxError, Error};
 
 /// The OAuth scope every Vertex AI call needs.
@@ -404,13 +405,7 @@ impl TokenSource for AuthorizedUser {
 
 /// A refresh token is as sensitive as an access token: plaintext only to loopback.
 fn check_token_uri(uri: &http::Uri) -> Result<(), Error> {
-    let host = uri.host().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback_host(uri.host().unwrap_or_default());
     match uri.scheme_str() {
         Some("https") => Ok(()),
         Some("http") if loopback => Ok(()),
@@ -783,6 +778,28 @@ mod tests {
             );
         }
         assert!(bearer_header(&"t".repeat(MAX_TOKEN_LEN)).is_ok());
+    }
+
+    #[test]
+    fn loopback_hosts_are_the_same_for_endpoints_and_token_uris() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "LocalHost",
+            "127.0.0.1",
+            "[::1]",
+            "localhost.evil.com",
+            "127.0.0.1.evil.com",
+            "example.com",
+        ] {
+            let endpoint = crate::endpoint::Endpoint::parse(&format!("http://{host}:9"));
+            let token_uri = check_token_uri(&format!("http://{host}:9/token").parse().unwrap());
+            assert_eq!(
+                endpoint.is_ok(),
+                token_uri.is_ok(),
+                "{host}: endpoint {endpoint:?}, token uri {token_uri:?}"
+            );
+        }
     }
 
     #[test]

@@ -173,9 +173,10 @@ pub fn check_plaintext(endpoint: &Endpoint, sends_token: bool) -> Result<()> {
     Ok(())
 }
 
-/// `localhost`, `127.0.0.0/8` or `[::1]`, parsed with `std::net` (so `127.1`, `0x7f.0.0.1` and
-/// `127.0.0.1.evil.com` are not loopback).
-fn is_loopback_host(host: &str) -> bool {
+/// `localhost` (any case, as DNS names are), `127.0.0.0/8` or `[::1]`, parsed with `std::net`
+/// (so `127.1`, `0x7f.0.0.1` and `127.0.0.1.evil.com` are not loopback). The one loopback rule:
+/// endpoints and the `authorized_user` token URI both ask it.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
