@@ -23,7 +23,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use http::Uri;
 
 use crate::error::{Error, Result};
-use crate::name::{Service, Target, check_location, printable};
+use crate::escape::printable;
+use crate::name::{Service, Target, check_location};
 
 /// The universe domain of Google's public cloud.
 pub const DEFAULT_UNIVERSE_DOMAIN: &str = "googleapis.com";

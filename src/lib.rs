@@ -84,6 +84,7 @@ mod channel;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod escape;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod name;
