@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
-use crate::error::{BoxError, Error};
+use crate::error::{Error, SharedError};
 
 use super::MAX_TOKEN_LEN;
 use super::credentials::{TokenSource, auth_error};
@@ -50,7 +50,7 @@ pub(crate) enum TokenCache {
 pub(crate) struct Published {
     token: Option<CachedToken>,
     /// The last fetch failed with this (the token, if any, may still be valid).
-    error: Option<Arc<BoxError>>,
+    error: Option<SharedError>,
 }
 
 #[derive(Clone)]
@@ -145,7 +145,7 @@ async fn wait_for_token(mut rx: watch::Receiver<Published>) -> Result<AsciiMetad
             }
             if let Some(error) = &published.error {
                 return Err(Error::Auth {
-                    source: Box::new(SharedError(error.clone())),
+                    source: Box::new(error.clone()),
                 });
             }
         }
@@ -165,14 +165,14 @@ async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>
                 Err(format!("the token source did not answer within {FETCH_TIMEOUT:?}").into())
             }
         };
-        let next = match fetched.map_err(Arc::new).and_then(|token| {
+        let next = match fetched.map_err(SharedError::new).and_then(|token| {
             let lifetime = token
                 .expires_in
                 .unwrap_or(DEFAULT_LIFETIME)
                 .min(MAX_LIFETIME);
             bearer_header(&token.secret)
                 .map(|header| (header, lifetime))
-                .map_err(|e| Arc::new(Box::new(e) as BoxError))
+                .map_err(SharedError::new)
         }) {
             Ok((header, lifetime)) => {
                 retry_delay = FETCH_RETRY_INITIAL;
@@ -241,26 +241,11 @@ pub(super) fn bearer_header(secret: &str) -> Result<AsciiMetadataValue, Error> {
     Ok(value)
 }
 
-/// Lets many calls report the same fetch failure as their `source`.
-#[derive(Debug)]
-struct SharedError(Arc<BoxError>);
-
-impl fmt::Display for SharedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for SharedError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::AccessToken;
+    use crate::error::BoxError;
     use futures::future::BoxFuture;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
