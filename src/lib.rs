@@ -94,7 +94,9 @@ pub mod proxy;
 pub mod retry;
 mod tls;
 
-/// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API.
+/// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API, and only with
+/// the `bench-hooks` feature: they hand out a client's token.
+#[cfg(feature = "bench-hooks")]
 #[doc(hidden)]
 pub use client::bench_hooks as __bench;
 

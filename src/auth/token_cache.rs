@@ -213,6 +213,20 @@ fn refresh_after(lifetime: Duration) -> Duration {
         .max(Duration::from_millis(100))
 }
 
+/// The default build has no way to read a token back out of a [`Client`](crate::Client): no
+/// accessor returns the `authorization` header, `Debug` redacts it, and the bench hooks that do
+/// hand it out exist only with the unstable `bench-hooks` feature (`benches/client_overhead.rs`
+/// compiles the same call with it). Only code that configures a client (a tower layer, a custom
+/// channel) sees requests, headers included, as any middleware does.
+/// ```compile_fail
+/// async fn read_back(client: &vertex_cancel::Client) {
+///     let _token = vertex_cancel::__bench::Hooks::new(client).authorization().await;
+/// }
+/// ```
+#[cfg(not(feature = "bench-hooks"))]
+#[allow(dead_code)]
+const NO_TOKEN_READ_BACK: () = ();
+
 /// The `authorization` value for `secret`. A token is one word of printable ASCII, at most
 /// [`MAX_TOKEN_LEN`] bytes: anything else (empty, a pasted second line, a binary file read by
 /// mistake) is refused before a call, and the reason never repeats the token.
