@@ -164,7 +164,7 @@ impl fmt::Debug for Endpoint {
 ///
 /// # Errors
 /// [`Error::InsecureEndpoint`] if `sends_token` and the endpoint is plaintext to a non-loopback host.
-pub fn check_plaintext(endpoint: &Endpoint, sends_token: bool) -> Result<()> {
+pub(crate) fn check_plaintext(endpoint: &Endpoint, sends_token: bool) -> Result<()> {
     if sends_token && !endpoint.tls && !endpoint.loopback {
         return Err(Error::InsecureEndpoint {
             endpoint: endpoint.to_string(),

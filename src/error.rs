@@ -158,7 +158,7 @@ fn last_state_suffix(state: Option<&State>) -> String {
 
 impl Error {
     /// A cancel answered `FAILED_PRECONDITION` because the target is terminal (`state` if known).
-    pub fn already_finished(rpc: RpcError, state: Option<State>) -> Self {
+    pub(crate) fn already_finished(rpc: RpcError, state: Option<State>) -> Self {
         Error::AlreadyFinished { rpc, state }
     }
 

@@ -90,7 +90,7 @@ pub mod fake;
 pub mod name;
 pub mod outcome;
 pub mod proto;
-pub mod proxy;
+mod proxy;
 pub mod retry;
 mod tls;
 
@@ -102,7 +102,7 @@ pub use client::bench_hooks as __bench;
 
 pub use auth::{AccessToken, Credentials, TokenSource};
 pub use client::{CancelMany, Client, ClientBuilder, Wait};
-pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};
+pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver};
 pub use error::{ConnectionFailure, Error, Result, RpcError};
 pub use name::{
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,
