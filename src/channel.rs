@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use tower::util::BoxCloneSyncService;
 
 use crate::endpoint::Endpoint;
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, SharedError};
 use crate::proxy::{ProxyConnector, ProxyRules};
 use crate::tls::{self, Roots};
 
@@ -32,24 +32,8 @@ pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
 /// The service every call goes through: a tonic [`Channel`] or a caller's own, with any layers.
 pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, ChannelError>;
 
-/// A failure below gRPC (connect, TLS, a layer's own error), with its cause as `source`.
-///
-/// A concrete type rather than a bare boxed error: tonic's stubs need `Into<StdError>` for every
-/// lifetime, which a `Box<dyn Error>` alias does not give inside spawned futures.
-#[derive(Debug)]
-pub struct ChannelError(BoxError);
-
-impl fmt::Display for ChannelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for ChannelError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
+/// A failure below gRPC (connect, TLS, a layer's own error), shown as its cause.
+pub type ChannelError = SharedError;
 
 /// Makes the channel for an endpoint (the caller-supplied alternative to tonic's own).
 pub(crate) type ChannelFactory = Arc<dyn Fn(&Endpoint) -> GrpcChannel + Send + Sync>;
@@ -90,7 +74,7 @@ pub(crate) fn box_channel<S: ChannelService>(service: S) -> GrpcChannel {
 }
 
 fn boxed_error<E: Into<BoxError>>(error: E) -> ChannelError {
-    ChannelError(error.into())
+    SharedError::new(error)
 }
 
 /// `n` connections to one endpoint, balanced. Not `Channel::balance_list`: it keys endpoints

@@ -23,7 +23,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use http::Uri;
 
 use crate::error::{Error, Result};
-use crate::name::{Service, Target, check_location, printable};
+use crate::escape::printable;
+use crate::name::{Service, Target, check_location};
 
 /// The universe domain of Google's public cloud.
 pub const DEFAULT_UNIVERSE_DOMAIN: &str = "googleapis.com";
@@ -163,7 +164,7 @@ impl fmt::Debug for Endpoint {
 ///
 /// # Errors
 /// [`Error::InsecureEndpoint`] if `sends_token` and the endpoint is plaintext to a non-loopback host.
-pub fn check_plaintext(endpoint: &Endpoint, sends_token: bool) -> Result<()> {
+pub(crate) fn check_plaintext(endpoint: &Endpoint, sends_token: bool) -> Result<()> {
     if sends_token && !endpoint.tls && !endpoint.loopback {
         return Err(Error::InsecureEndpoint {
             endpoint: endpoint.to_string(),
@@ -173,9 +174,10 @@ pub fn check_plaintext(endpoint: &Endpoint, sends_token: bool) -> Result<()> {
     Ok(())
 }
 
-/// `localhost`, `127.0.0.0/8` or `[::1]`, parsed with `std::net` (so `127.1`, `0x7f.0.0.1` and
-/// `127.0.0.1.evil.com` are not loopback).
-fn is_loopback_host(host: &str) -> bool {
+/// `localhost` (any case, as DNS names are), `127.0.0.0/8` or `[::1]`, parsed with `std::net`
+/// (so `127.1`, `0x7f.0.0.1` and `127.0.0.1.evil.com` are not loopback). The one loopback rule:
+/// endpoints and the `authorized_user` token URI both ask it.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }

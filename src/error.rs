@@ -15,8 +15,10 @@ use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, QuotaViol
 use crate::outcome::State;
 
 mod connection;
+mod shared;
 
 pub use connection::ConnectionFailure;
+pub use shared::SharedError;
 
 /// A boxed error that can cross threads: the cause of [`Error::Connection`] and [`Error::Auth`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -156,7 +158,7 @@ fn last_state_suffix(state: Option<&State>) -> String {
 
 impl Error {
     /// A cancel answered `FAILED_PRECONDITION` because the target is terminal (`state` if known).
-    pub fn already_finished(rpc: RpcError, state: Option<State>) -> Self {
+    pub(crate) fn already_finished(rpc: RpcError, state: Option<State>) -> Self {
         Error::AlreadyFinished { rpc, state }
     }
 
@@ -310,7 +312,7 @@ fn is_transport_failure(status: &tonic::Status) -> bool {
         Code::Unavailable | Code::Unknown | Code::Cancelled
     ) && chain(status).skip(1).any(|e| {
         e.is::<tonic::transport::Error>()
-            || e.is::<crate::channel::ChannelError>()
+            || e.is::<SharedError>()
             || e.is::<tonic::ConnectError>()
             || e.is::<std::io::Error>()
     })

@@ -84,22 +84,25 @@ mod channel;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod escape;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod name;
 pub mod outcome;
 pub mod proto;
-pub mod proxy;
+mod proxy;
 pub mod retry;
 mod tls;
 
-/// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API.
+/// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API, and only with
+/// the `bench-hooks` feature: they hand out a client's token.
+#[cfg(feature = "bench-hooks")]
 #[doc(hidden)]
 pub use client::bench_hooks as __bench;
 
 pub use auth::{AccessToken, Credentials, TokenSource};
 pub use client::{CancelMany, Client, ClientBuilder, Wait};
-pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver, check_plaintext};
+pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver};
 pub use error::{ConnectionFailure, Error, Result, RpcError};
 pub use name::{
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,

@@ -11,7 +11,7 @@ use crate::proto::google::longrunning::{Operation, operation};
 use crate::proto::google::rpc::Status as RpcStatus;
 
 /// `google.rpc.Code.CANCELLED`: the error code Google sets on work that was cancelled.
-pub const CANCELLED_CODE: i32 = 1;
+pub(crate) const CANCELLED_CODE: i32 = 1;
 
 /// The state of a pipeline job, NAS job or operation, as one enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

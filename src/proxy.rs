@@ -34,7 +34,7 @@ use tokio::net::TcpStream;
 
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::name::printable;
+use crate::escape::printable;
 
 /// The most of a proxy's CONNECT answer read before giving up on it.
 const MAX_RESPONSE_HEAD: usize = 8 * 1024;

@@ -1,5 +1,7 @@
 //! Thin, hidden entry points into the per-call pieces of `Client::call`, so that the
-//! benchmarks in `benches/` can time each alone. Not part of the public API: no stability.
+//! benchmarks in `benches/` can time each alone. Not part of the public API: no stability, and
+//! only built with the unstable `bench-hooks` feature, since [`Hooks::authorization`] hands out
+//! the client's token.
 
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 

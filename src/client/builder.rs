@@ -239,7 +239,7 @@ impl ClientBuilder {
     /// Connects through this HTTP proxy (`http://[user:password@]host[:port]`) with CONNECT,
     /// for every endpoint not excluded by [`no_proxy`](Self::no_proxy), or directly with
     /// `None`. Either way `HTTPS_PROXY` and `NO_PROXY` are then ignored. Without this call
-    /// those variables decide (loopback endpoints always direct); see [`crate::proxy`].
+    /// those variables decide (loopback endpoints always direct; `NO_PROXY` entries as curl's).
     pub fn proxy(mut self, url: Option<&str>) -> Self {
         self.proxy = url.map_or(ProxyChoice::Direct, |url| ProxyChoice::Url(url.to_owned()));
         self

@@ -7,7 +7,7 @@
 //! request, no quota and no server log line carrying the garbage.
 
 use crate::error::{Error, Result};
-use crate::name::{describe_char, printable};
+use crate::escape::{describe_char, printable};
 
 /// The longest List filter accepted, in bytes; Google's own filters are far shorter.
 pub const MAX_FILTER_LEN: usize = 2048;

@@ -5,6 +5,7 @@
 //! `filter` (local checks of List filters), `wait` (confirming an outcome), `bulk`
 //! (`cancel_many`) and `raw` (the generated stubs with this crate's auth, for any other RPC).
 
+#[cfg(feature = "bench-hooks")]
 #[doc(hidden)]
 pub mod bench_hooks;
 mod builder;
