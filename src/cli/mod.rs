@@ -7,6 +7,7 @@ mod app;
 mod args;
 mod commands;
 mod connect;
+mod escape;
 pub(crate) mod exit;
 mod names;
 mod output;
