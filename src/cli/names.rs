@@ -346,6 +346,7 @@ impl CheckedNames {
             Source::Memory(targets) => stream::iter(targets).boxed(),
             Source::Spool(reader, file) => {
                 let spooled = reader.lines().map_while(move |line| {
+                    // Owned by the stream: the file is removed when the stream is dropped.
                     let _keep = &file;
                     let parsed = line
                         .map_err(|e| e.to_string())
