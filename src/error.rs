@@ -287,6 +287,24 @@ impl Error {
             Error::Auth { .. } | Error::Unauthenticated(_) | Error::PermissionDenied(_)
         )
     }
+    /// Whether Application Default Credentials looked in every place they can come from and
+    /// found none (no `GOOGLE_APPLICATION_CREDENTIALS`, no gcloud login, no metadata server).
+    ///
+    /// Troubleshooting: run `gcloud auth application-default login`, set
+    /// `GOOGLE_APPLICATION_CREDENTIALS` to a key file, or pass a token explicitly.
+    pub fn is_missing_credentials(&self) -> bool {
+        let Error::Auth { source } = self else {
+            return false;
+        };
+        let mut cause: Option<&(dyn StdError + 'static)> = Some(source.as_ref());
+        while let Some(error) = cause {
+            if let Some(gcp_auth::Error::NoAuthMethod(..)) = error.downcast_ref() {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
 }
 
 impl From<tonic::Status> for Error {

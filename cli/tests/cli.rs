@@ -196,7 +196,7 @@ async fn names_are_read_from_stdin() {
 }
 
 #[tokio::test]
-async fn finished_anyway_exits_3_with_wait_and_0_without() {
+async fn finished_anyway_exits_3_with_and_without_wait() {
     let spec = running(JOB).with_cancel_outcome(CancelOutcome::Succeeded);
     let fake = fake_with([spec.clone()]).await;
     let mut args = vec!["cancel", JOB];
@@ -207,9 +207,9 @@ async fn finished_anyway_exits_3_with_wait_and_0_without() {
     assert_eq!(line["outcome"], "finished_anyway");
     assert_eq!(line["state"], "SUCCEEDED");
 
-    // Already SUCCEEDED now: without --wait only errors count.
+    // Already SUCCEEDED now: the same outcome word, the same exit code without --wait.
     let run = json_against(&fake, &["cancel", JOB]).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(run.by_name(JOB)["outcome"], "finished_anyway");
 }
 
@@ -323,7 +323,8 @@ async fn bad_token_input_and_insecure_endpoints_exit_2_before_any_call() {
     let endpoint = fake.endpoint();
     let empty = TempFile::new("\n");
     let two = TempFile::new("one\ntwo\n");
-    for file in [&empty, &two] {
+    let huge = TempFile::new(vec![b't'; 1 << 20]);
+    for (file, why) in [(&empty, "empty"), (&two, "more than one"), (&huge, "8192")] {
         let run = cli(&[
             "cancel",
             JOB,
@@ -334,6 +335,7 @@ async fn bad_token_input_and_insecure_endpoints_exit_2_before_any_call() {
         ])
         .await;
         assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains(why), "{run:?}");
         assert!(!run.stderr.contains("two"), "token text echoed: {run:?}");
     }
     let token = TempFile::new("t0ken");
@@ -464,20 +466,25 @@ async fn list_with_filter_and_limit() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.is_empty());
 
-    // A filter the service refuses is an error from the server: exit 1.
-    let run = json_against(
-        &fake,
-        &[
-            "list",
-            "nas-jobs",
-            "--parent",
-            PARENT,
-            "--filter",
-            "colour=blue",
-        ],
-    )
-    .await;
+    // A filter the service refuses is an error from the server: exit 1, and nothing on
+    // stdout, not even a table header.
+    let refused = [
+        "list",
+        "nas-jobs",
+        "--parent",
+        PARENT,
+        "--filter",
+        "colour=blue",
+    ];
+    let run = json_against(&fake, &refused).await;
     assert_eq!(run.code, 1, "{run:?}");
+    let endpoint = fake.endpoint();
+    let mut table = refused.to_vec();
+    table.extend(["--endpoint", &endpoint, "--no-auth"]);
+    let run = cli(&table).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "", "{run:?}");
+    assert!(run.stderr.contains("INVALID_ARGUMENT"), "{run:?}");
 }
 
 #[tokio::test]
@@ -520,7 +527,9 @@ async fn cancel_matching_needs_yes_without_a_terminal() {
     let run = json_against(&fake, &args).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("--yes"), "{run:?}");
-    assert!(rpcs(&fake).iter().all(|rpc| !rpc.starts_with("Cancel")));
+    assert!(run.stderr.contains("nothing was sent"), "{run:?}");
+    // Checked before the List: nothing at all reached the server.
+    assert_eq!(rpcs(&fake), Vec::<&str>::new());
 }
 
 #[tokio::test]
@@ -603,16 +612,21 @@ fn one_running_job_scenario() -> TempFile {
     ))
 }
 
+/// The next line a child printed, failing the test if none comes within [`RUN_LIMIT`].
+async fn next_line(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
+    tokio::time::timeout(RUN_LIMIT, lines.next_line())
+        .await
+        .expect("no line within the limit")
+        .unwrap()
+        .expect("stdout ended")
+}
+
 /// Spawns `vertex-cancel fake ...` and reads its `PORT n` line.
 async fn start_fake_process(mut fake: Command) -> (tokio::process::Child, String) {
     fake.stdin(Stdio::null());
     let mut child = fake.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let first = next_line(&mut stdout).await;
     let port = first.strip_prefix("PORT ").expect("PORT line").to_owned();
     (child, port)
 }
@@ -689,11 +703,7 @@ async fn ctrl_c_stops_launching_cancels_and_exits_130() {
     cmd.stdin(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(RUN_LIMIT, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let first = next_line(&mut stdout).await;
     assert!(first.contains(JOB), "{first}");
 
     signal(child.id().unwrap(), "-INT");
@@ -993,4 +1003,404 @@ async fn the_fake_serves_tls_and_the_cli_trusts_it_with_ca_file() {
         .unwrap()
         .unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// A scenario file for the standalone fake.
+fn scenario_file(resources: Vec<ResourceSpec>) -> TempFile {
+    let scenario = vertex_cancel::fake::Scenario {
+        resources,
+        ..Default::default()
+    };
+    TempFile::new(serde_json::to_string(&scenario).unwrap())
+}
+
+#[tokio::test]
+async fn a_closed_stdout_stops_the_run_quietly_with_a_non_zero_exit() {
+    // The first job answers at once; every other cancel takes a second, so the reader has
+    // closed the pipe long before the second row is written.
+    let names: Vec<String> = (0..300)
+        .map(|i| format!("{PARENT}/pipelineJobs/p{i}"))
+        .collect();
+    let specs = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let spec = running(name);
+            if i == 0 {
+                spec
+            } else {
+                spec.with_fault(FaultRule::slow(Duration::from_secs(1)))
+            }
+        })
+        .collect();
+    let scenario = scenario_file(specs);
+    let log = TempFile::new("");
+    let (mut fake, port) = start_fake_process(command(&[
+        "fake",
+        "--scenario",
+        scenario.path(),
+        "--log",
+        log.path(),
+    ]))
+    .await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut cmd = command(&[
+        "--json",
+        "cancel",
+        "-",
+        "--concurrency",
+        "1",
+        "--endpoint",
+        &endpoint,
+        "--no-auth",
+    ]);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", names.join("\n")).as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = next_line(&mut stdout).await;
+    assert!(first.contains("p0"), "{first}");
+    drop(stdout); // `| head -1`
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(out.status.code().is_some(), "killed by a signal: {stderr}");
+    assert!(!stderr.contains("error"), "not quiet: {stderr}");
+    signal(fake.id().unwrap(), "-TERM");
+    tokio::time::timeout(RUN_LIMIT, fake.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let cancels = std::fs::read_to_string(log.path())
+        .unwrap()
+        .matches("CancelPipelineJob")
+        .count();
+    assert!(cancels < 10, "{cancels} cancels sent after the reader left");
+}
+
+/// Writes `byte` to the child's stdin until the child closes it; returns the child's result.
+async fn feed_forever(mut cmd: Command, byte: u8) -> Run {
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![byte; 64 * 1024];
+        while stdin.write_all(&chunk).await.is_ok() {}
+    });
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("the CLI read without a limit")
+        .unwrap();
+    writer.abort();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn an_endless_token_on_stdin_is_refused_with_exit_2() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let cmd = command(&[
+        "cancel",
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--access-token-file",
+        "-",
+    ]);
+    let run = feed_forever(cmd, b't').await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("8192"), "{run:?}");
+    assert!(run.stderr.len() < 1024, "{run:?}");
+    assert!(fake.calls().is_empty(), "sent: {:?}", rpcs(&fake));
+}
+
+#[tokio::test]
+async fn an_endless_line_of_names_is_refused_with_exit_2() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let cmd = command(&["cancel", "-", "--endpoint", &endpoint, "--no-auth"]);
+    let run = feed_forever(cmd, b'a').await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("line 1"), "{run:?}");
+    assert!(run.stderr.len() < 1024, "{run:?}");
+    assert!(fake.calls().is_empty(), "sent: {:?}", rpcs(&fake));
+}
+
+/// The peak resident memory of a running process, in KiB (`VmHWM` counts from its `exec`).
+#[cfg(target_os = "linux")]
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn names_on_stdin_are_checked_without_holding_them_all_in_memory() {
+    // 400,000 good names, then (stdin still open) the peak memory so far, far below what
+    // holding the names takes (over 60 MB); then a bad name: exit 2, nothing sent.
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let mut input = String::with_capacity(400_000 * 64);
+    for i in 0..400_000 {
+        input.push_str(&format!("{PARENT}/pipelineJobs/memory-check-job-{i:08}\n"));
+    }
+    let mut cmd = command(&["cancel", "-", "--endpoint", &endpoint, "--no-auth"]);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(input);
+    // All but the last pipe buffer (64 KiB, about 1,000 names) has been read by now; give the
+    // CLI a moment to check those too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let peak_kib = peak_memory_kib(pid);
+    stdin.write_all(b"not-a-name\n").await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(peak_kib < 25 * 1024, "peak {peak_kib} KiB");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 400001"), "{stderr}");
+    assert!(fake.calls().is_empty(), "sent: {:?}", rpcs(&fake));
+}
+
+/// Text a hostile job creator can put in a display name or an error message: a forged row,
+/// "cursor up, erase line", and the one-byte CSI of C1.
+const HOSTILE: &str =
+    "nightly\nprojects/p/locations/us-central1/pipelineJobs/forged  RUNNING\x1b[1A\x1b[2K\u{9b}2J";
+
+/// Fails if `text` holds a raw control character other than the newlines between rows.
+fn assert_no_raw_controls(what: &str, text: &str) {
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(raw.is_empty(), "{what}: raw {raw:?} in {text:?}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("projects/p/locations/us-central1/pipelineJobs/forged")),
+        "{what}: a forged row in {text}"
+    );
+}
+
+#[tokio::test]
+async fn server_text_is_escaped_in_tables_and_exact_in_json() {
+    let hostile = running(JOB).with_display_name(HOSTILE);
+    let failed = ResourceSpec::new(JOB_B, State::Failed)
+        .with_display_name(HOSTILE)
+        .with_error(13, HOSTILE);
+    let refused = running(NAS).with_fault(
+        FaultRule::fail(Code::InvalidArgument)
+            .on_methods(["CancelNasJob"])
+            .with_message(HOSTILE),
+    );
+    let fake = fake_with([hostile, failed, refused]).await;
+    let endpoint = fake.endpoint();
+    let table = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &endpoint, "--no-auth"]);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    for args in [
+        table(&["list", "pipeline-jobs", "--parent", PARENT]),
+        table(&[
+            "cancel-matching",
+            "pipeline-jobs",
+            "--parent",
+            PARENT,
+            "--filter",
+            "state=\"PIPELINE_STATE_RUNNING\"",
+            "--dry-run",
+        ]),
+        table(&["status", JOB_B]),
+        table(&["cancel", NAS]),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = cli(&args).await;
+        assert!(run.stdout.contains("\\u{1b}[1A"), "{args:?}: {run:?}");
+        assert!(run.stdout.contains("\\u{9b}"), "{args:?}: {run:?}");
+        assert_no_raw_controls(&format!("{args:?} stdout"), &run.stdout);
+        assert_no_raw_controls(&format!("{args:?} stderr"), &run.stderr);
+    }
+    // JSON escapes by itself, and keeps the text exact.
+    let run = json_against(&fake, &["list", "pipeline-jobs", "--parent", PARENT]).await;
+    assert_eq!(run.by_name(JOB)["display_name"], HOSTILE);
+    let run = json_against(&fake, &["status", JOB_B]).await;
+    assert_eq!(run.by_name(JOB_B)["resource_error"]["message"], HOSTILE);
+}
+
+#[tokio::test]
+async fn echoed_operator_input_is_escaped_and_capped() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    // As large as one argument may be (Linux: 128 KiB).
+    let huge = format!("\x1b[2J{}", "x".repeat(100_000));
+    let short = format!("locations/us-central1/pipelineJobs/{huge}");
+    let collection = format!("pipelineJobs/{huge}");
+    let runs = [
+        vec!["cancel", &short],
+        vec!["cancel", &collection, "--project", "p"],
+        vec![
+            "list",
+            "pipeline-jobs",
+            "--parent",
+            PARENT,
+            "--region",
+            &huge,
+        ],
+    ];
+    for args in runs {
+        let mut all = args.clone();
+        all.extend(["--endpoint", &endpoint, "--no-auth"]);
+        let run = cli(&all).await;
+        let what = format!("{:.80?}", args);
+        assert_eq!(
+            run.code,
+            2,
+            "{what}: {}",
+            &run.stderr[..run.stderr.len().min(500)]
+        );
+        assert!(
+            run.stderr.len() < 1024,
+            "{what}: {} bytes",
+            run.stderr.len()
+        );
+        assert!(run.stderr.contains("bytes"), "{what}: {}", run.stderr);
+        assert!(run.stderr.contains("\\u{1b}[2J"), "{what}: {}", run.stderr);
+        assert_no_raw_controls(&what, &run.stderr);
+    }
+    assert!(fake.calls().is_empty(), "sent: {:?}", rpcs(&fake));
+}
+
+#[tokio::test]
+async fn logs_into_a_pipe_carry_no_colour_codes() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let mut cmd = command(&["status", JOB, "--endpoint", &endpoint, "--no-auth", "-vv"]);
+    cmd.env_remove("NO_COLOR");
+    let run = run_command(cmd, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("DEBUG"), "{run:?}");
+    assert!(!run.stderr.contains('\x1b'), "{run:?}");
+    assert!(!run.stdout.contains('\x1b'), "{run:?}");
+}
+
+#[tokio::test]
+async fn the_table_lists_duplicates_in_input_order() {
+    let fake = fake_with([running(JOB), running(JOB_B)]).await;
+    let endpoint = fake.endpoint();
+    let run = cli(&[
+        "cancel",
+        JOB,
+        JOB_B,
+        JOB,
+        "--endpoint",
+        &endpoint,
+        "--no-auth",
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let names: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, [JOB, JOB_B, JOB], "{run:?}");
+}
+
+#[tokio::test]
+async fn every_bad_name_is_counted_and_the_rest_summed_up() {
+    let fake = fake_with([running(JOB)]).await;
+    let endpoint = fake.endpoint();
+    let input: String = (0..25).map(|i| format!("bad-{i}\n")).collect();
+    let run = cli_stdin(
+        &["cancel", "-", "--endpoint", &endpoint, "--no-auth"],
+        &input,
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("25 of 25 names"), "{run:?}");
+    assert!(run.stderr.contains("and 15 more"), "{run:?}");
+    assert!(fake.calls().is_empty());
+}
+
+/// Whether this machine can run a process in a network namespace of its own (only loopback,
+/// and that down), which is how the test below keeps gcp_auth's metadata-server probe off the
+/// network.
+fn can_isolate_network() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--map-root-user", "--net", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::test]
+async fn no_credentials_at_all_is_one_line_that_says_how_to_fix_it() {
+    if !can_isolate_network() {
+        eprintln!("SKIPPED: `unshare --map-root-user --net` is not available here");
+        return;
+    }
+    // Found here: the child's PATH is an empty directory, so that no `gcloud` is found.
+    let unshare = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("unshare"))
+        .find(|path| path.exists())
+        .unwrap();
+    let empty = std::env::temp_dir().join(format!("vertex-cancel-no-creds-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let run_isolated = |extra: &'static [&'static str]| {
+        let mut cmd = Command::new(&unshare);
+        cmd.args(["--map-root-user", "--net", BIN, "cancel", JOB])
+            .args(["--endpoint", "http://127.0.0.1:9"])
+            .args(extra)
+            .env_clear()
+            .env("HOME", &empty)
+            .env("PATH", &empty)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        run_command(cmd, None)
+    };
+    let run = run_isolated(&[]).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{run:?}");
+    for hint in [
+        "gcloud auth application-default login",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "--access-token-file",
+        "metadata server",
+    ] {
+        assert!(run.stderr.contains(hint), "{hint} missing: {run:?}");
+    }
+    assert!(!run.stderr.contains("WARN"), "{run:?}");
+    assert!(!run.stderr.contains('\x1b'), "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+
+    let run = run_isolated(&["-v"]).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr.contains("WARN"),
+        "the auth library's retries with -v: {run:?}"
+    );
+    let _ = std::fs::remove_dir_all(&empty);
 }

@@ -14,8 +14,8 @@ use super::output::Style;
 /// What stopped the command before it could report per target; the error knows its exit code.
 pub(crate) fn run() -> Result<Exit, CliError> {
     let cli = Cli::parse();
-    init_tracing(&cli.global);
     let style = Style::detect(cli.global.json, cli.global.quiet);
+    init_tracing(&cli.global, style);
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args);
     }
@@ -40,10 +40,14 @@ async fn dispatch(cli: Cli, style: Style) -> Result<Exit, CliError> {
 }
 
 /// Logs to stderr: `RUST_LOG` if set, else warnings (`-q`: errors; `-v`/`-vv`/`-vvv`: more).
-fn init_tracing(global: &GlobalArgs) {
+/// Colour codes only when stderr is a terminal and `NO_COLOR` is unset, so that logs written to
+/// a file or a pipe stay plain text.
+fn init_tracing(global: &GlobalArgs, style: Style) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // gcp_auth warns on every retry of every credential source it probes; without -v a
+        // missing credential is reported once, with what to do (`connect::client`).
+        (false, 0) => "warn,gcp_auth=error",
         (false, 1) => "warn,vertex_cancel=info",
         (false, 2) => "info,vertex_cancel=debug",
         (false, _) => "trace",
@@ -52,6 +56,7 @@ fn init_tracing(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(style.log_color)
         .with_target(false)
         .try_init();
 }

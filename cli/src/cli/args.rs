@@ -12,17 +12,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes and the JSON Lines schema, shown by `--help`.
 const AFTER_LONG_HELP: &str = "\
 EXIT CODES:
-  0    all targets cancelled (or, without --wait, the cancel was accepted or the target had
-       already finished); for status/list/demo: success
+  0    all targets cancelled (or, without --wait, the cancel was accepted); for
+       status/list/demo: success
   1    some target failed with an error (NOT_FOUND, UNIMPLEMENTED, a connection failure, ...),
        or the operator declined the confirmation of cancel-matching
   2    bad usage or bad input (a malformed name, an unreadable token file, an http:// endpoint
        that is not loopback, ...); nothing was sent
-  3    with --wait: some target finished anyway (SUCCEEDED/FAILED/...) or was still running when
-       the wait ran out
+  3    some target finished anyway (SUCCEEDED/FAILED/..., with or without --wait) or was still
+       running when the --wait timeout ran out
   4    authentication or permission: no usable credentials, UNAUTHENTICATED or
        PERMISSION_DENIED
   130  interrupted (Ctrl-C): no new cancels were started; the targets done so far are printed
+  141  stdout was closed (`| head`) before every result was written; no new cancels were started
   When targets end differently the most serious code wins: 4, then 1, then 3, then 0.
 
 JSON LINES (--json): one object per line on stdout, fields always present (null when absent):

@@ -7,10 +7,12 @@
 use std::io::Read;
 use std::path::Path;
 
+use vertex_cancel::auth::MAX_TOKEN_LEN;
 use vertex_cancel::{Client, Credentials, Endpoint, EndpointResolver};
 
 use super::args::GlobalArgs;
 use super::exit::CliError;
+use vertex_cancel::escape::{DEFAULT_SHOWN_CHARS, for_terminal};
 
 /// The environment variable holding an access token (read by the CLI, never shown in help).
 pub(crate) const TOKEN_ENV: &str = "VERTEX_CANCEL_ACCESS_TOKEN";
@@ -43,25 +45,48 @@ pub(crate) fn credentials(global: &GlobalArgs, stdin: Stdin) -> Result<Credentia
 }
 
 fn read_token_file(path: &Path, stdin: Stdin) -> Result<String, CliError> {
-    let mut text = String::new();
     if path == Path::new("-") {
         if stdin == Stdin::Names {
             return Err(CliError::usage(
                 "stdin cannot hold both the names (`-`) and the token (--access-token-file -)",
             ));
         }
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(CliError::io("reading the access token from stdin"))?;
-        return check_token(&text, "the access token on stdin");
+        return read_token(std::io::stdin().lock(), "the access token on stdin");
     }
-    text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::usage(format!(
-            "cannot read access token file {}: {e}",
-            path.display()
-        ))
-    })?;
-    check_token(&text, &format!("access token file {}", path.display()))
+    read_token_at(path, "access token file")
+}
+
+/// Reads the token in the file at `path` (`what` names the file in messages).
+pub(crate) fn read_token_at(path: &Path, what: &str) -> Result<String, CliError> {
+    let shown = for_terminal(&path.display().to_string(), DEFAULT_SHOWN_CHARS);
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::usage(format!("cannot read {what} {shown}: {e}")))?;
+    read_token(file, &format!("{what} {shown}"))
+}
+
+/// The longest token file or stdin read: the longest token accepted and some whitespace around
+/// it. A larger input is refused without being read to its end (it may be `/dev/zero`).
+const TOKEN_READ_LIMIT: usize = MAX_TOKEN_LEN + 64;
+
+/// Reads one token from `input`, at most [`TOKEN_READ_LIMIT`] bytes of it.
+fn read_token(input: impl Read, what: &str) -> Result<String, CliError> {
+    let mut bytes = Vec::with_capacity(1024);
+    input
+        .take(TOKEN_READ_LIMIT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::usage(format!("cannot read {what}: {e}")))?;
+    if bytes.len() > TOKEN_READ_LIMIT {
+        return Err(too_long(what));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::usage(format!("{what} is not text (it is not valid UTF-8)")))?;
+    check_token(text, what)
+}
+
+fn too_long(what: &str) -> CliError {
+    CliError::usage(format!(
+        "{what} is too long: an access token is at most {MAX_TOKEN_LEN} bytes"
+    ))
 }
 
 /// A token is one printable word; surrounding whitespace (a trailing newline) is dropped. The
@@ -70,6 +95,9 @@ fn check_token(text: &str, what: &str) -> Result<String, CliError> {
     let token = text.trim();
     if token.is_empty() {
         return Err(CliError::usage(format!("{what} is empty")));
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(too_long(what));
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(CliError::usage(format!(
@@ -110,11 +138,19 @@ pub(crate) async fn client(
         builder = builder.quota_project(project);
     }
     if let Some(path) = &global.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| CliError::usage(format!("cannot read CA file {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| {
+            let shown = for_terminal(&path.display().to_string(), DEFAULT_SHOWN_CHARS);
+            CliError::usage(format!("cannot read CA file {shown}: {e}"))
+        })?;
         builder = builder.ca_certificate(pem);
     }
-    Ok(builder.build().await?)
+    builder.build().await.map_err(|error| {
+        if error.is_missing_credentials() {
+            CliError::NoCredentials
+        } else {
+            error.into()
+        }
+    })
 }
 
 #[cfg(test)]
@@ -139,6 +175,20 @@ mod tests {
             .to_string();
         assert!(!err.contains("secret"), "{err}");
         assert!(matches!(check_token("a b", "t"), Err(CliError::Usage(_))));
+    }
+
+    #[test]
+    fn an_endless_input_is_refused_after_the_limit() {
+        let endless = std::io::repeat(b't');
+        let err = read_token(endless, "t").unwrap_err().to_string();
+        assert!(err.contains("too long"), "{err}");
+        let longest = "t".repeat(MAX_TOKEN_LEN) + "\r\n";
+        assert_eq!(
+            read_token(longest.as_bytes(), "t").unwrap().len(),
+            MAX_TOKEN_LEN
+        );
+        let over = "t".repeat(MAX_TOKEN_LEN + 1);
+        assert!(read_token(over.as_bytes(), "t").is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use vertex_cancel::Error;
 use vertex_cancel::fake::FakeError;
 
+use vertex_cancel::escape::for_terminal;
+
 /// What the process exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Exit {
@@ -25,6 +27,8 @@ pub(crate) enum Exit {
     Auth,
     /// Ctrl-C.
     Interrupted,
+    /// Stdout was closed (`| head`) before every result was written; the run was stopped.
+    StdoutClosed,
 }
 
 impl Exit {
@@ -37,6 +41,8 @@ impl Exit {
             Self::NotCancelled => 3,
             Self::Auth => 4,
             Self::Interrupted => 130,
+            // What a shell reports for a process killed by SIGPIPE (128 + 13).
+            Self::StdoutClosed => 141,
         }
     }
 
@@ -48,7 +54,7 @@ impl Exit {
             Self::Failed => 2,
             Self::Auth => 3,
             Self::Usage => 4,
-            Self::Interrupted => 5,
+            Self::Interrupted | Self::StdoutClosed => 5,
         }
     }
 
@@ -92,6 +98,14 @@ pub(crate) enum CliError {
     /// The fake could not start or run.
     #[error(transparent)]
     Fake(#[from] FakeError),
+    /// Application Default Credentials found nothing to use.
+    #[error(
+        "no credentials found: GOOGLE_APPLICATION_CREDENTIALS is not set, there is no gcloud \
+         application-default credentials file, the metadata server did not answer and gcloud \
+         gave no token; run `gcloud auth application-default login`, set \
+         GOOGLE_APPLICATION_CREDENTIALS to a key file, or pass --access-token-file"
+    )]
+    NoCredentials,
     /// Reading input or writing output failed.
     #[error("{context}")]
     Io {
@@ -122,10 +136,21 @@ impl CliError {
         matches!(self, Self::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
     }
 
+    /// The message for stderr: the error and its causes on one line, with any server or
+    /// operator text in it escaped (usage messages escape what they repeat themselves, and may
+    /// list several problems on their own lines).
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Usage(message) => message.clone(),
+            other => for_terminal(&error_chain(other), usize::MAX),
+        }
+    }
+
     /// The exit code this error means.
     pub(crate) fn exit(&self) -> Exit {
         match self {
             Self::Usage(_) => Exit::Usage,
+            Self::NoCredentials => Exit::Auth,
             Self::Client(error) => Exit::of_error(error),
             Self::Fake(
                 FakeError::ReadScenario { .. }
@@ -181,10 +206,11 @@ mod tests {
             Exit::NotCancelled,
             Exit::Auth,
             Exit::Interrupted,
+            Exit::StdoutClosed,
         ]
         .map(Exit::code)
         .to_vec();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 130]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 130, 141]);
     }
 
     #[test]

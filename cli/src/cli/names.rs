@@ -5,15 +5,29 @@
 //! Every name is checked up front so that a typo in line 900 of a list stops the run before the
 //! first cancel, not after 899 of them.
 
-use std::io::BufRead;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
+use futures::stream::{self, BoxStream, StreamExt};
+use vertex_cancel::name::MAX_NAME_LEN;
 use vertex_cancel::{EndpointResolver, LocationName, Service, Target};
 
 use super::args::ServiceArg;
 use super::exit::{CliError, error_chain};
+use vertex_cancel::escape::{DEFAULT_SHOWN_CHARS, for_terminal};
 
-/// How many bad names one error message lists.
+/// How many bad names one error message describes (the rest are counted).
 const SHOWN_BAD_NAMES: usize = 10;
+
+/// After this many bad names stdin is not read further: it is not a list of names
+/// (`yes | vertex-cancel cancel -`).
+const MAX_BAD_NAMES: usize = 1000;
+
+/// The longest line of stdin read as a name. A name is at most [`MAX_NAME_LEN`] bytes; the rest
+/// is room for surrounding whitespace. A longer line is refused (exit 2).
+pub(crate) const MAX_LINE_BYTES: usize = 4096;
 
 /// Collections a short name may start with.
 const COLLECTIONS: [&str; 3] = ["pipelineJobs/", "nasJobs/", "operations/"];
@@ -45,36 +59,82 @@ impl NameContext {
         Ok(target)
     }
 
-    /// Every name, or none: all problems are reported together (up to [`SHOWN_BAD_NAMES`]).
-    pub(crate) fn targets(
+    /// Every name given (`-`: stdin's lines), or none: all problems are reported together
+    /// (the first [`SHOWN_BAD_NAMES`], then how many more), before anything is sent.
+    ///
+    /// Names from stdin are checked as they are read and kept in a temporary file, not in
+    /// memory, so that a million names cost no more memory than ten.
+    pub(crate) fn check(
         &self,
-        inputs: &[String],
+        args: &[String],
         resolver: &EndpointResolver,
-    ) -> Result<Vec<Target>, CliError> {
-        let mut targets = Vec::with_capacity(inputs.len());
-        let mut problems = Vec::new();
-        for (i, input) in inputs.iter().enumerate() {
+    ) -> Result<CheckedNames, CliError> {
+        if !from_stdin(args) {
+            return self.check_args(args, resolver);
+        }
+        if args.len() > 1 {
+            return Err(CliError::usage(
+                "`-` (names from stdin) cannot be mixed with names on the command line",
+            ));
+        }
+        self.check_lines(std::io::stdin().lock(), resolver)
+    }
+
+    fn check_args(
+        &self,
+        args: &[String],
+        resolver: &EndpointResolver,
+    ) -> Result<CheckedNames, CliError> {
+        let mut problems = Problems::default();
+        let mut targets = Vec::with_capacity(args.len());
+        for (i, input) in args.iter().enumerate() {
             match self.target(input, resolver) {
                 Ok(target) => targets.push(target),
-                Err(problem) => problems.push(format!("  name {}: {problem}", i + 1)),
+                Err(problem) => problems.add(format!("name {}: {problem}", i + 1)),
             }
         }
-        if problems.is_empty() {
-            return Ok(targets);
+        problems.check(args.len())?;
+        Ok(CheckedNames::from_targets(targets))
+    }
+
+    fn check_lines(
+        &self,
+        mut input: impl BufRead,
+        resolver: &EndpointResolver,
+    ) -> Result<CheckedNames, CliError> {
+        let mut spool = SpoolWriter::create()?;
+        let mut problems = Problems::default();
+        let mut line = Vec::new();
+        let mut number = 0;
+        let mut names = 0;
+        while read_line(&mut input, &mut line, number + 1)? {
+            number += 1;
+            let Ok(text) = std::str::from_utf8(&line) else {
+                problems.add(format!("line {number}: not valid UTF-8"));
+                continue;
+            };
+            let name = text.trim();
+            if name.is_empty() || name.starts_with('#') {
+                continue;
+            }
+            names += 1;
+            match self.target(name, resolver) {
+                Ok(target) => spool.push(&target)?,
+                Err(problem) => problems.add(format!("line {number}: {problem}")),
+            }
+            if problems.count >= MAX_BAD_NAMES {
+                return Err(CliError::usage(format!(
+                    "{MAX_BAD_NAMES} of the first {names} names on stdin are not valid; stopped \
+                     reading at line {number}; nothing was sent:\n{}",
+                    problems.listed()
+                )));
+            }
         }
-        let count = problems.len();
-        problems.truncate(SHOWN_BAD_NAMES);
-        let more = count.saturating_sub(SHOWN_BAD_NAMES);
-        let tail = if more > 0 {
-            format!("\n  ... and {more} more")
-        } else {
-            String::new()
-        };
-        Err(CliError::usage(format!(
-            "{count} of {} names are not valid; nothing was sent:\n{}{tail}",
-            inputs.len(),
-            problems.join("\n")
-        )))
+        problems.check(names)?;
+        if names == 0 {
+            return Err(CliError::usage("no names on stdin"));
+        }
+        spool.finish()
     }
 
     /// The parent of a List: `--parent`, else `projects/{--project}/locations/{--region}`.
@@ -93,8 +153,9 @@ impl NameContext {
             && region != parent.location()
         {
             return Err(CliError::usage(format!(
-                "--parent is in `{}` but --region is `{region}`",
-                parent.location()
+                "--parent is in `{}` but --region is `{}`",
+                parent.location(),
+                for_terminal(region, DEFAULT_SHOWN_CHARS)
             )));
         }
         Ok(parent)
@@ -118,13 +179,19 @@ impl NameContext {
         if input.starts_with("locations/") {
             return project
                 .map(|p| format!("projects/{p}/{input}"))
-                .ok_or_else(|| format!("`{input}` needs --project to complete it"));
+                .ok_or_else(|| {
+                    format!(
+                        "`{}` needs --project to complete it",
+                        for_terminal(input, DEFAULT_SHOWN_CHARS)
+                    )
+                });
         }
         if COLLECTIONS.iter().any(|c| input.starts_with(c)) {
             return match (project, self.region.as_deref()) {
                 (Some(p), Some(r)) => Ok(format!("projects/{p}/locations/{r}/{input}")),
                 _ => Err(format!(
-                    "`{input}` needs --project and --region to complete it"
+                    "`{}` needs --project and --region to complete it",
+                    for_terminal(input, DEFAULT_SHOWN_CHARS)
                 )),
             };
         }
@@ -133,7 +200,7 @@ impl NameContext {
                 "`{}` is a bare id, which does not say what it names; give \
                  projects/P/locations/L/pipelineJobs/ID (or nasJobs/, operations/), or \
                  pipelineJobs/ID with --project and --region",
-                input.escape_default()
+                for_terminal(input, DEFAULT_SHOWN_CHARS)
             ));
         }
         Ok(input.to_owned())
@@ -152,12 +219,14 @@ impl NameContext {
             }
             target if target.service() == service => Ok(target),
             Target::Operation(_) => Err(format!(
-                "`{input}` names a {} operation, but --service is {}",
+                "`{}` names a {} operation, but --service is {}",
+                for_terminal(input, DEFAULT_SHOWN_CHARS),
                 target.service(),
                 service_word(arg)
             )),
             _ => Err(format!(
-                "`{input}` is a {}; --service {} applies to operations only (AutoML has no jobs)",
+                "`{}` is a {}; --service {} applies to operations only (AutoML has no jobs)",
+                for_terminal(input, DEFAULT_SHOWN_CHARS),
                 target.kind(),
                 service_word(arg)
             )),
@@ -177,33 +246,197 @@ pub(crate) fn from_stdin(names: &[String]) -> bool {
     names.iter().any(|n| n == "-")
 }
 
-/// The names themselves: the arguments, or stdin's lines for `-`.
-pub(crate) fn read_names(names: &[String]) -> Result<Vec<String>, CliError> {
-    if !from_stdin(names) {
-        return Ok(names.to_vec());
-    }
-    if names.len() > 1 {
-        return Err(CliError::usage(
-            "`-` (names from stdin) cannot be mixed with names on the command line",
-        ));
-    }
-    names_from(std::io::stdin().lock())
+/// Bad names found so far: the first [`SHOWN_BAD_NAMES`] described, the rest counted.
+#[derive(Debug, Default)]
+struct Problems {
+    shown: Vec<String>,
+    count: usize,
 }
 
-/// One name per line; blank lines and `#` comments are skipped.
-fn names_from(reader: impl BufRead) -> Result<Vec<String>, CliError> {
-    let mut names = Vec::new();
-    for line in reader.lines() {
-        let line = line.map_err(CliError::io("reading names from stdin"))?;
-        let name = line.trim();
-        if !name.is_empty() && !name.starts_with('#') {
-            names.push(name.to_owned());
+impl Problems {
+    fn add(&mut self, problem: String) {
+        self.count += 1;
+        if self.shown.len() < SHOWN_BAD_NAMES {
+            self.shown.push(format!("  {problem}"));
         }
     }
-    if names.is_empty() {
-        return Err(CliError::usage("no names on stdin"));
+
+    /// Every problem shown, one per line, then `... and N more`.
+    fn listed(&self) -> String {
+        let mut text = self.shown.join("\n");
+        let more = self.count - self.shown.len();
+        if more > 0 {
+            text.push_str(&format!("\n  ... and {more} more"));
+        }
+        text
     }
-    Ok(names)
+
+    /// Nothing is sent if any of the `total` names is bad.
+    fn check(&self, total: usize) -> Result<(), CliError> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        Err(CliError::usage(format!(
+            "{} of {total} names are not valid; nothing was sent:\n{}",
+            self.count,
+            self.listed()
+        )))
+    }
+}
+
+/// Reads line `number` of stdin into `line` (without its newline); `false` at the end. A line
+/// longer than [`MAX_LINE_BYTES`] is refused without being read to its end.
+fn read_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    number: usize,
+) -> Result<bool, CliError> {
+    line.clear();
+    let limit = MAX_LINE_BYTES as u64 + 1;
+    let read = input
+        .by_ref()
+        .take(limit)
+        .read_until(b'\n', line)
+        .map_err(CliError::io("reading names from stdin"))?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if read as u64 == limit {
+        return Err(CliError::usage(format!(
+            "line {number} of stdin is longer than {MAX_LINE_BYTES} bytes (a name is at most \
+             {MAX_NAME_LEN}); nothing was sent"
+        )));
+    }
+    Ok(read > 0)
+}
+
+/// The names to work on, checked: in memory when they came as arguments, in a temporary file
+/// when they came from stdin.
+#[derive(Debug)]
+pub(crate) struct CheckedNames {
+    source: Source,
+    count: usize,
+    widest: usize,
+}
+
+#[derive(Debug)]
+enum Source {
+    Memory(Vec<Target>),
+    Spool(BufReader<File>, SpoolFile),
+}
+
+impl CheckedNames {
+    /// Names already in memory (arguments, or what a List returned).
+    pub(crate) fn from_targets(targets: Vec<Target>) -> Self {
+        Self {
+            count: targets.len(),
+            widest: targets.iter().map(name_width).max().unwrap_or(0),
+            source: Source::Memory(targets),
+        }
+    }
+
+    /// How many names there are.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The width of the longest name, in characters (for a table printed as it goes).
+    pub(crate) fn widest(&self) -> usize {
+        self.widest
+    }
+
+    /// The targets, read one at a time. A temporary file that can no longer be read ends the
+    /// stream early; `failed` then says why, so the run is not reported as complete.
+    pub(crate) fn into_stream(self, failed: Arc<OnceLock<String>>) -> BoxStream<'static, Target> {
+        match self.source {
+            Source::Memory(targets) => stream::iter(targets).boxed(),
+            Source::Spool(reader, file) => {
+                let spooled = reader.lines().map_while(move |line| {
+                    // Owned by the stream: the file is removed when the stream is dropped.
+                    let _keep = &file;
+                    let parsed = line
+                        .map_err(|e| e.to_string())
+                        .and_then(|l| l.parse::<Target>().map_err(|e| e.to_string()));
+                    parsed
+                        .map_err(|e| failed.set(format!("reading the checked names back: {e}")))
+                        .ok()
+                });
+                stream::iter(spooled).boxed()
+            }
+        }
+    }
+}
+
+fn name_width(target: &Target) -> usize {
+    target.to_string().chars().count()
+}
+
+/// A temporary file, removed when dropped (on Unix it is unlinked at once, so nothing is left
+/// behind even if the process is killed).
+#[derive(Debug)]
+struct SpoolFile(PathBuf);
+
+impl Drop for SpoolFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Writes checked names to a temporary file, one canonical name per line.
+struct SpoolWriter {
+    out: BufWriter<File>,
+    file: SpoolFile,
+    count: usize,
+    widest: usize,
+}
+
+impl SpoolWriter {
+    fn create() -> Result<Self, CliError> {
+        let path = std::env::temp_dir().join(format!(
+            "vertex-cancel-names-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let handle = options
+            .open(&path)
+            .map_err(CliError::io("creating a temporary file for the names"))?;
+        let file = SpoolFile(path);
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&file.0);
+        Ok(Self {
+            out: BufWriter::new(handle),
+            file,
+            count: 0,
+            widest: 0,
+        })
+    }
+
+    fn push(&mut self, target: &Target) -> Result<(), CliError> {
+        let name = target.to_string();
+        self.count += 1;
+        self.widest = self.widest.max(name.chars().count());
+        writeln!(self.out, "{name}").map_err(CliError::io("writing the names to a temporary file"))
+    }
+
+    fn finish(self) -> Result<CheckedNames, CliError> {
+        let mut handle = self
+            .out
+            .into_inner()
+            .map_err(|e| CliError::io("writing the names to a temporary file")(e.into_error()))?;
+        handle
+            .seek(SeekFrom::Start(0))
+            .map_err(CliError::io("reading the names back"))?;
+        Ok(CheckedNames {
+            source: Source::Spool(BufReader::new(handle), self.file),
+            count: self.count,
+            widest: self.widest,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -291,7 +524,7 @@ mod tests {
     fn all_bad_names_are_reported_together() {
         let c = ctx(None, None, None);
         let inputs = vec![JOB.to_owned(), "nope".to_owned(), "projects/x".to_owned()];
-        let err = c.targets(&inputs, &EndpointResolver::new()).unwrap_err();
+        let err = c.check(&inputs, &EndpointResolver::new()).unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("2 of 3 names"), "{text}");
         assert!(
@@ -300,11 +533,34 @@ mod tests {
         );
     }
 
+    fn from_lines(input: &str) -> Result<Vec<String>, CliError> {
+        let names =
+            ctx(None, None, None).check_lines(input.as_bytes(), &EndpointResolver::new())?;
+        let failed = Arc::new(OnceLock::new());
+        let read = futures::executor::block_on_stream(names.into_stream(failed.clone()));
+        let names = read.map(|t| t.to_string()).collect();
+        assert!(failed.get().is_none());
+        Ok(names)
+    }
+
     #[test]
-    fn stdin_lines_skip_blanks_and_comments() {
-        let input = format!("# mine\n\n  {JOB}  \n{OP}\n");
-        assert_eq!(names_from(input.as_bytes()).unwrap(), [JOB, OP]);
-        assert!(names_from("\n# none\n".as_bytes()).is_err());
+    fn stdin_lines_skip_blanks_and_comments_and_come_back_in_order() {
+        let input = format!("# mine\n\n  {JOB}  \r\n{OP}\n{JOB}");
+        assert_eq!(from_lines(&input).unwrap(), [JOB, OP, JOB]);
+        assert!(from_lines("\n# none\n").is_err());
+    }
+
+    #[test]
+    fn bad_lines_are_numbered_and_an_overlong_line_stops_reading() {
+        let input = format!("{JOB}\n\nnope\n");
+        let text = from_lines(&input).unwrap_err().to_string();
+        assert!(text.contains("line 3:"), "{text}");
+        let long = format!("{JOB}\n{}", "x".repeat(MAX_LINE_BYTES + 1));
+        let text = from_lines(&long).unwrap_err().to_string();
+        assert!(text.contains("longer than"), "{text}");
+        let garbage = "y\n".repeat(MAX_BAD_NAMES + 5);
+        let text = from_lines(&garbage).unwrap_err().to_string();
+        assert!(text.contains("stopped reading"), "{text}");
     }
 
     #[test]

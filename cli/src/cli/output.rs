@@ -50,17 +50,21 @@ pub(crate) struct Style {
     pub(crate) chatty: bool,
     /// Whether stderr is a terminal (progress bars, prompts).
     pub(crate) stderr_tty: bool,
+    /// ANSI colours in the logs (stderr is a terminal, no `NO_COLOR`).
+    pub(crate) log_color: bool,
 }
 
 impl Style {
     /// Detects terminals and `NO_COLOR` (set and non-empty disables colour).
     pub(crate) fn detect(json: bool, quiet: bool) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stderr_tty = std::io::stderr().is_terminal();
         Self {
             json,
             color: !json && !no_color && std::io::stdout().is_terminal(),
             chatty: !quiet,
-            stderr_tty: std::io::stderr().is_terminal(),
+            stderr_tty,
+            log_color: stderr_tty && !no_color,
         }
     }
 
@@ -142,6 +146,11 @@ impl Table {
         }
     }
 
+    /// Whether no row was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// Adds a row (as many cells as headers).
     pub(crate) fn push(&mut self, row: Vec<Cell>) {
         self.rows.push(row);
@@ -149,32 +158,74 @@ impl Table {
 
     /// The table as text, one line per row, no trailing spaces.
     pub(crate) fn render(&self, color: bool) -> String {
-        let width = |cell: &str| cell.chars().count();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for row in &self.rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(width(&cell.text));
             }
         }
-        let header: Vec<Cell> = self.headers.iter().map(|h| Cell::plain(*h)).collect();
-        let mut out = String::new();
-        for row in std::iter::once(&header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                let pad = w - width(&cell.text);
-                match cell.color.filter(|_| color) {
-                    Some(c) => line.push_str(&format!("{}{}\x1b[0m", c.ansi(), cell.text)),
-                    None => line.push_str(&cell.text),
-                }
-                line.push_str(&" ".repeat(pad));
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
+        let writer = TableWriter { widths, color };
+        let mut out = writer.header_line(&self.headers);
+        for row in &self.rows {
+            out.push_str(&writer.line(row));
         }
         out
+    }
+}
+
+fn width(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// A table written a row at a time, as results arrive: the column widths are fixed before the
+/// first row (the widest name is known once the names are checked; the other columns hold words
+/// from a fixed set), so nothing needs to be held back to align the rows.
+#[derive(Debug, Clone)]
+pub(crate) struct TableWriter {
+    widths: Vec<usize>,
+    color: bool,
+}
+
+impl TableWriter {
+    /// Prints the header row; `widths` are the widest cell of each column (the last column is
+    /// never padded).
+    pub(crate) fn start(headers: &[&str], widths: &[usize], color: bool) -> Result<Self, CliError> {
+        let widths = headers
+            .iter()
+            .zip(widths)
+            .map(|(h, w)| width(h).max(*w))
+            .collect();
+        let writer = Self { widths, color };
+        print(&writer.header_line(headers))?;
+        Ok(writer)
+    }
+
+    /// Prints one row.
+    pub(crate) fn row(&self, cells: &[Cell]) -> Result<(), CliError> {
+        print(&self.line(cells))
+    }
+
+    fn header_line(&self, headers: &[&str]) -> String {
+        let cells: Vec<Cell> = headers.iter().map(|h| Cell::plain(*h)).collect();
+        self.line(&cells)
+    }
+
+    fn line(&self, cells: &[Cell]) -> String {
+        let mut line = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&self.widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = w.saturating_sub(width(&cell.text));
+            match cell.color.filter(|_| self.color) {
+                Some(c) => line.push_str(&format!("{}{}\x1b[0m", c.ansi(), cell.text)),
+                None => line.push_str(&cell.text),
+            }
+            line.push_str(&" ".repeat(pad));
+        }
+        let mut line = line.trim_end().to_owned();
+        line.push('\n');
+        line
     }
 }
 

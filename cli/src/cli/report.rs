@@ -2,15 +2,14 @@
 //! cancelled target, a [`StatusRow`] per status read, a [`ListRow`] per listed item. Each knows
 //! its JSON Lines object (the documented schema), its table cells and the exit code it implies.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 use vertex_cancel::error::code_name;
 use vertex_cancel::proto::google::rpc::Status as RpcStatus;
-use vertex_cancel::{Error, Outcome, RawResource, State, Target, TargetStatus};
+use vertex_cancel::{Error, Outcome, RawResource, State, Target, TargetKind, TargetStatus};
 
 use super::exit::{Exit, error_chain};
 use super::output::{Cell, Color};
+use vertex_cancel::escape::for_terminal;
 
 /// Why a call failed, as reported: the gRPC code (if a server answered) and the message chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,14 +43,15 @@ impl ErrorView {
         json!({"code": self.code, "message": self.message})
     }
 
-    /// `CODE: message` for a table.
+    /// `CODE: message` for a table, the message (server text) escaped.
     fn text(&self) -> String {
+        let message = for_terminal(&self.message, usize::MAX);
         match (self.code, self.message.is_empty()) {
             (Some(code), true) => code.to_owned(),
             (Some(code), false) if !self.message.starts_with(code) => {
-                format!("{code}: {}", self.message)
+                format!("{code}: {message}")
             }
-            _ => self.message.clone(),
+            _ => message,
         }
     }
 }
@@ -133,13 +133,13 @@ impl CancelRow {
         }
     }
 
-    /// The exit code this target implies; without `--wait` only errors count.
-    pub(crate) fn exit(&self, waited: bool) -> Exit {
+    /// The exit code this target implies. One outcome word, one code: `finished_anyway` is 3
+    /// with or without `--wait` (a script cancelling to prevent a job's effects must learn that
+    /// the job completed).
+    pub(crate) fn exit(&self) -> Exit {
         match &self.result {
             Err(_) => self.exit_if_error,
-            Ok(Outcome::FinishedAnyway { .. } | Outcome::StillRunning { .. }) if waited => {
-                Exit::NotCancelled
-            }
+            Ok(Outcome::FinishedAnyway { .. } | Outcome::StillRunning { .. }) => Exit::NotCancelled,
             Ok(_) => Exit::Success,
         }
     }
@@ -212,31 +212,77 @@ impl CancelRow {
 /// Column headers of [`CancelRow::cells`].
 pub(crate) const CANCEL_HEADERS: [&str; 5] = ["NAME", "KIND", "OUTCOME", "STATE", "DETAIL"];
 
+/// The widest cell of each column of [`CancelRow::cells`], for a table printed as it goes.
+pub(crate) fn cancel_widths(widest_name: usize) -> [usize; 5] {
+    let outcome = OUTCOME_ORDER.iter().map(|w| w.len()).max().unwrap_or(0);
+    [widest_name, KIND_WIDTH, outcome, state_width(), 0]
+}
+
+/// The widest kind word (`pipeline-job`).
+const KIND_WIDTH: usize = TargetKind::PipelineJob.as_str().len();
+
+/// The widest state name (`PARTIALLY_SUCCEEDED`).
+fn state_width() -> usize {
+    State::PartiallySucceeded.as_str().len()
+}
+
 fn state_text(state: Option<State>) -> &'static str {
     state.map_or("-", State::as_str)
 }
 
-/// `3 cancelled, 1 finished_anyway, 1 error` (in a fixed order, zero counts left out).
-pub(crate) fn summary(rows: &[CancelRow]) -> String {
-    let order = [
-        "cancelled",
-        "requested",
-        "finished_anyway",
-        "still_running",
-        ERROR_OUTCOME,
-    ];
-    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-    for row in rows {
+/// Outcome words in the order the summary counts them.
+const OUTCOME_ORDER: [&str; 5] = [
+    "cancelled",
+    "requested",
+    "finished_anyway",
+    "still_running",
+    ERROR_OUTCOME,
+];
+
+/// What a bulk cancel reported, counted (rows are printed as they come, not kept).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    counts: [usize; OUTCOME_ORDER.len()],
+    reported: usize,
+    exit: Option<Exit>,
+}
+
+impl Tally {
+    /// Counts one row.
+    pub(crate) fn add(&mut self, row: &CancelRow) {
         let word = row.outcome_word();
-        let rank = order.iter().position(|w| *w == word).unwrap_or(order.len());
-        *counts.entry(rank).or_default() += 1;
+        if let Some(rank) = OUTCOME_ORDER.iter().position(|w| *w == word) {
+            self.counts[rank] += 1;
+        }
+        self.reported += 1;
+        self.exit = Some(self.exit.unwrap_or(Exit::Success).max(row.exit()));
     }
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(rank, n)| format!("{n} {}", order.get(*rank).copied().unwrap_or("other")))
-        .collect();
-    let noun = if rows.len() == 1 { "target" } else { "targets" };
-    format!("{} {noun}: {}", rows.len(), parts.join(", "))
+
+    /// How many targets were reported.
+    pub(crate) fn reported(&self) -> usize {
+        self.reported
+    }
+
+    /// The most serious code of any row (0 when none).
+    pub(crate) fn exit(&self) -> Exit {
+        self.exit.unwrap_or(Exit::Success)
+    }
+
+    /// `3 targets: 2 cancelled, 1 error` (in a fixed order, zero counts left out).
+    pub(crate) fn summary(&self) -> String {
+        let parts: Vec<String> = OUTCOME_ORDER
+            .iter()
+            .zip(self.counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(word, n)| format!("{n} {word}"))
+            .collect();
+        let noun = if self.reported == 1 {
+            "target"
+        } else {
+            "targets"
+        };
+        format!("{} {noun}: {}", self.reported, parts.join(", "))
+    }
 }
 
 /// The state of one target as read by `status`.
@@ -307,6 +353,11 @@ impl StatusRow {
 /// Column headers of [`StatusRow::cells`].
 pub(crate) const STATUS_HEADERS: [&str; 4] = ["NAME", "KIND", "STATE", "ERROR"];
 
+/// The widest cell of each column of [`StatusRow::cells`], for a table printed as it goes.
+pub(crate) fn status_widths(widest_name: usize) -> [usize; 4] {
+    [widest_name, KIND_WIDTH, state_width(), 0]
+}
+
 fn state_color(state: State) -> Color {
     match state {
         State::Cancelled => Color::Green,
@@ -364,8 +415,8 @@ impl ListRow {
         vec![
             self.target.to_string().into(),
             self.display_name
-                .clone()
-                .unwrap_or_else(|| "-".into())
+                .as_deref()
+                .map_or_else(|| "-".into(), |name| for_terminal(name, usize::MAX))
                 .into(),
             Cell::colored(self.state.as_str(), state_color(self.state)),
         ]
@@ -392,19 +443,20 @@ mod tests {
             error: None,
         };
         let row = CancelRow::new(job(), Ok(finished));
-        assert_eq!(row.exit(true), Exit::NotCancelled);
-        assert_eq!(row.exit(false), Exit::Success);
+        assert_eq!(row.exit(), Exit::NotCancelled);
+        let requested = CancelRow::new(job(), Ok(Outcome::Requested));
+        assert_eq!(requested.exit(), Exit::Success);
         let still = CancelRow::new(
             job(),
             Ok(Outcome::StillRunning {
                 state: State::Cancelling,
             }),
         );
-        assert_eq!(still.exit(true), Exit::NotCancelled);
+        assert_eq!(still.exit(), Exit::NotCancelled);
         let denied = Error::PermissionDenied(tonic::Status::permission_denied("no").into());
-        assert_eq!(CancelRow::new(job(), Err(denied)).exit(false), Exit::Auth);
+        assert_eq!(CancelRow::new(job(), Err(denied)).exit(), Exit::Auth);
         let missing = Error::NotFound(tonic::Status::not_found("gone").into());
-        assert_eq!(CancelRow::new(job(), Err(missing)).exit(true), Exit::Failed);
+        assert_eq!(CancelRow::new(job(), Err(missing)).exit(), Exit::Failed);
     }
 
     #[test]
@@ -434,7 +486,7 @@ mod tests {
 
     #[test]
     fn summary_counts_in_a_fixed_order() {
-        let rows = vec![
+        let rows = [
             CancelRow::new(
                 job(),
                 Ok(Outcome::StillRunning {
@@ -444,6 +496,10 @@ mod tests {
             CancelRow::new(job(), Ok(Outcome::Cancelled { error: None })),
             CancelRow::new(job(), Ok(Outcome::Cancelled { error: None })),
         ];
-        assert_eq!(summary(&rows), "3 targets: 2 cancelled, 1 still_running");
+        let mut tally = Tally::default();
+        rows.iter().for_each(|row| tally.add(row));
+        assert_eq!(tally.summary(), "3 targets: 2 cancelled, 1 still_running");
+        assert_eq!(tally.exit(), Exit::NotCancelled);
+        assert_eq!(Tally::default().exit(), Exit::Success);
     }
 }

@@ -1,21 +1,25 @@
 //! The cancel loop shared by `cancel`, `cancel-matching` and `demo`: hand the targets to
-//! [`Client::cancel_many`], report each as it comes (JSON line, progress bar), stop launching
-//! cancels on Ctrl-C, and print the table and summary at the end.
+//! [`Client::cancel_many`] as a stream, print each result as it comes (a JSON line at once, a
+//! table row in input order), stop launching cancels on Ctrl-C or a closed stdout, and print the
+//! summary at the end. Rows are printed and counted, not kept, so a million names take no more
+//! memory than the cancels in flight.
 //!
 //! Ctrl-C drops the results stream, which is what stops `cancel_many` from starting more
 //! cancels; cancels already sent stay sent, and the targets reported so far are printed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
+use futures::StreamExt;
 use vertex_cancel::{CancelMany, Client, State, Target, Wait};
 
 use crate::cli::args::CancelRunArgs;
 use crate::cli::exit::{CliError, Exit};
-use crate::cli::output::{Style, Table, print, print_json};
-use crate::cli::report::{CANCEL_HEADERS, CancelRow, summary};
+use crate::cli::names::CheckedNames;
+use crate::cli::output::{Style, TableWriter, print_json};
+use crate::cli::report::{CANCEL_HEADERS, CancelRow, Tally, cancel_widths};
 
 /// The longest delay between polls with `--wait`.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
@@ -25,8 +29,6 @@ const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) struct Plan {
     /// Options for `cancel_many`.
     pub(crate) options: CancelMany,
-    /// Whether outcomes are awaited (changes what exit 3 means).
-    pub(crate) waited: bool,
 }
 
 impl Plan {
@@ -43,43 +45,49 @@ impl Plan {
         if let Some(rate) = run.rate.and_then(NonZeroU32::new) {
             options = options.rate_per_region(rate);
         }
-        Self {
-            options,
-            waited: run.wait,
-        }
+        Self { options }
     }
+}
+
+/// Where the rows of a bulk cancel go besides JSON Lines.
+#[derive(Debug)]
+pub(crate) enum Rows {
+    /// A table on stdout, printed in input order as the rows become ready (not with `--json`).
+    Print,
+    /// Kept, in input order, for the caller to print (the demo adds a column).
+    Keep(Vec<CancelRow>),
 }
 
 /// What a bulk cancel reported.
 #[derive(Debug)]
 pub(crate) struct Ran {
-    /// One row per reported target, in the order the targets were given.
-    pub(crate) rows: Vec<CancelRow>,
+    /// The outcomes, counted.
+    pub(crate) tally: Tally,
     /// How many targets there were.
     pub(crate) total: usize,
     /// Whether Ctrl-C cut the run short.
     pub(crate) interrupted: bool,
+    /// The rows, with [`Rows::Keep`].
+    pub(crate) rows: Rows,
 }
 
 impl Ran {
     /// 130 if interrupted, else the most serious code of any row.
-    pub(crate) fn exit(&self, waited: bool) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         if self.interrupted {
             return Exit::Interrupted;
         }
-        self.rows
-            .iter()
-            .fold(Exit::Success, |worst, row| worst.max(row.exit(waited)))
+        self.tally.exit()
     }
 
     /// The summary line, mentioning an interruption.
     pub(crate) fn summary(&self) -> String {
-        let text = summary(&self.rows);
+        let text = self.tally.summary();
         if self.interrupted {
             format!(
                 "interrupted: {} of {} targets reported, no new cancels started (cancels already \
                  sent may still take effect); {text}",
-                self.rows.len(),
+                self.tally.reported(),
                 self.total
             )
         } else {
@@ -88,25 +96,38 @@ impl Ran {
     }
 }
 
-/// Cancels `targets`; prints a JSON line per target as it is reported (with `--json`).
-/// `before` adds the state each target was in before the cancel (the demo).
+/// Cancels `names`, printing each result as it is reported: a JSON line at once (with
+/// `--json`), a table row once every earlier target's row is out (input order). Only counts are
+/// kept, so memory follows the concurrency, not the number of names. `before` adds the state
+/// each target was in before the cancel (the demo).
+///
+/// A closed stdout (`| head`) stops the run (no new cancels) and comes back as the broken-pipe
+/// error, unless every target had been reported already: then the run's own result stands.
 pub(crate) async fn cancel_all(
     client: &Client,
-    targets: Vec<Target>,
+    names: CheckedNames,
     plan: &Plan,
     style: Style,
+    rows: Rows,
     before: &HashMap<Target, State>,
 ) -> Result<Ran, CliError> {
-    let total = targets.len();
-    let mut order: HashMap<Target, usize> = HashMap::with_capacity(total);
-    for (i, target) in targets.iter().enumerate() {
-        order.entry(target.clone()).or_insert(i);
-    }
+    let total = names.len();
+    let mut out = Output::start(&names, style, rows)?;
+    let order = Arc::new(InputOrder::default());
+    let numbered = order.clone();
+    let unread = Arc::new(OnceLock::new());
+    let targets = names
+        .into_stream(unread.clone())
+        .enumerate()
+        .map(move |(n, target)| {
+            numbered.number(&target, n);
+            target
+        });
     let progress = style.progress(total, "cancelling");
-    let results = client.cancel_many(stream::iter(targets), plan.options.clone());
+    let results = client.cancel_many(targets, plan.options.clone());
     let mut results = std::pin::pin!(results);
     let mut interrupt = std::pin::pin!(interrupted());
-    let mut rows = Vec::with_capacity(total);
+    let mut tally = Tally::default();
     let mut was_interrupted = false;
     loop {
         // Biased: the signal is polled (so registered) before the first result is printed.
@@ -118,19 +139,127 @@ pub(crate) async fn cancel_all(
         let Some((target, result)) = next else { break };
         let mut row = CancelRow::new(target, result);
         row.before = before.get(&row.target).copied();
-        if style.json {
-            print_json(&row.json())?;
-        }
+        tally.add(&row);
         progress.inc(1);
-        rows.push(row);
+        let n = order.take(&row.target);
+        out.emit(n, row)
+            .or_else(|e| finished_anyway(e, tally.reported() == total))?;
     }
     progress.finish_and_clear();
-    rows.sort_by_key(|row| order.get(&row.target).copied().unwrap_or(usize::MAX));
+    out.flush()
+        .or_else(|e| finished_anyway(e, tally.reported() == total))?;
+    if let Some(reason) = unread.get() {
+        let context = format!("{reason}; the run stopped early");
+        return Err(CliError::io(context)(std::io::Error::other(
+            "temporary file",
+        )));
+    }
     Ok(Ran {
-        rows,
+        tally,
         total,
         interrupted: was_interrupted,
+        rows: out.into_rows(),
     })
+}
+
+/// A closed stdout after the last report does not change what was done.
+fn finished_anyway(error: CliError, finished: bool) -> Result<(), CliError> {
+    if finished && error.is_broken_pipe() {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// Numbers targets as they are handed to `cancel_many`, so that a report (which names its
+/// target, not its position) can be put back in input order; a name given twice gets each of
+/// its numbers in turn. Only targets in flight are held.
+#[derive(Debug, Default)]
+struct InputOrder(Mutex<HashMap<Target, VecDeque<usize>>>);
+
+impl InputOrder {
+    fn number(&self, target: &Target, n: usize) {
+        let mut numbers = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        numbers.entry(target.clone()).or_default().push_back(n);
+    }
+
+    /// The number of the earliest unreported occurrence of `target`.
+    fn take(&self, target: &Target) -> usize {
+        let mut numbers = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(queue) = numbers.get_mut(target) else {
+            return usize::MAX;
+        };
+        let n = queue.pop_front().unwrap_or(usize::MAX);
+        if queue.is_empty() {
+            numbers.remove(target);
+        }
+        n
+    }
+}
+
+/// Where rows go as they are reported.
+struct Output {
+    json: bool,
+    table: Option<TableWriter>,
+    rows: Rows,
+    /// Rows waiting for an earlier one, by input number.
+    held: BTreeMap<usize, CancelRow>,
+    next: usize,
+}
+
+impl Output {
+    fn start(names: &CheckedNames, style: Style, rows: Rows) -> Result<Self, CliError> {
+        let table = match rows {
+            Rows::Print if !style.json => Some(TableWriter::start(
+                &CANCEL_HEADERS,
+                &cancel_widths(names.widest()),
+                style.color,
+            )?),
+            _ => None,
+        };
+        Ok(Self {
+            json: style.json,
+            table,
+            rows,
+            held: BTreeMap::new(),
+            next: 0,
+        })
+    }
+
+    /// JSON at once; the table and kept rows in input order.
+    fn emit(&mut self, n: usize, row: CancelRow) -> Result<(), CliError> {
+        if self.json {
+            print_json(&row.json())?;
+        }
+        self.held.insert(n, row);
+        while let Some(row) = self.held.remove(&self.next) {
+            self.next += 1;
+            self.deliver(row)?;
+        }
+        Ok(())
+    }
+
+    /// Rows still held (an earlier target was never reported: Ctrl-C), in order.
+    fn flush(&mut self) -> Result<(), CliError> {
+        while let Some((_, row)) = self.held.pop_first() {
+            self.deliver(row)?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, row: CancelRow) -> Result<(), CliError> {
+        if let Some(table) = &self.table {
+            table.row(&row.cells())?;
+        }
+        if let Rows::Keep(kept) = &mut self.rows {
+            kept.push(row);
+        }
+        Ok(())
+    }
+
+    fn into_rows(self) -> Rows {
+        self.rows
+    }
 }
 
 /// Completes on Ctrl-C; never, if the signal cannot be listened for.
@@ -140,19 +269,12 @@ async fn interrupted() {
     }
 }
 
-/// Prints the table (unless `--json`) and the summary on stderr; returns the exit code.
-pub(crate) fn finish(ran: &Ran, plan: &Plan, style: Style) -> Result<Exit, CliError> {
-    if !style.json {
-        let mut table = Table::new(CANCEL_HEADERS.to_vec());
-        for row in &ran.rows {
-            table.push(row.cells());
-        }
-        print(&table.render(style.color))?;
-    }
+/// Prints the summary on stderr; returns the exit code.
+pub(crate) fn finish(ran: &Ran, style: Style) -> Exit {
     if ran.interrupted {
         eprintln!("{}", ran.summary());
     } else {
         style.note(&ran.summary());
     }
-    Ok(ran.exit(plan.waited))
+    ran.exit()
 }

@@ -2,15 +2,13 @@
 
 use std::collections::HashMap;
 
-use vertex_cancel::Target;
-
 use crate::cli::args::{CancelArgs, GlobalArgs, NameArgs, ServiceArg};
 use crate::cli::connect::{self, Stdin};
 use crate::cli::exit::{CliError, Exit};
-use crate::cli::names::{self, NameContext};
+use crate::cli::names::{self, CheckedNames, NameContext};
 use crate::cli::output::Style;
 
-use super::bulk::{self, Plan};
+use super::bulk::{self, Plan, Rows};
 
 /// Runs `cancel`.
 ///
@@ -21,28 +19,27 @@ pub(crate) async fn run(
     style: Style,
     args: &CancelArgs,
 ) -> Result<Exit, CliError> {
-    let (targets, stdin) = targets(global, &args.names)?;
+    let (names, stdin) = targets(global, &args.names)?;
     let credentials = connect::credentials(global, stdin)?;
     let client = connect::client(global, credentials).await?;
     let plan = Plan::from_args(&args.run);
-    let ran = bulk::cancel_all(&client, targets, &plan, style, &HashMap::new()).await?;
-    bulk::finish(&ran, &plan, style)
+    let ran = bulk::cancel_all(&client, names, &plan, style, Rows::Print, &HashMap::new()).await?;
+    Ok(bulk::finish(&ran, style))
 }
 
-/// Reads and validates every name (before anything is sent); says whether stdin held them.
+/// Reads and checks every name (before anything is sent); says whether stdin held them.
 pub(crate) fn targets(
     global: &GlobalArgs,
     args: &NameArgs,
-) -> Result<(Vec<Target>, Stdin), CliError> {
-    let inputs = names::read_names(&args.names)?;
+) -> Result<(CheckedNames, Stdin), CliError> {
     let context = name_context(global, args.service);
-    let targets = context.targets(&inputs, &connect::resolver(global)?)?;
+    let names = context.check(&args.names, &connect::resolver(global)?)?;
     let stdin = if names::from_stdin(&args.names) {
         Stdin::Names
     } else {
         Stdin::Free
     };
-    Ok((targets, stdin))
+    Ok((names, stdin))
 }
 
 /// How names are completed and checked, from the global options.

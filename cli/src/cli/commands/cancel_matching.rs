@@ -3,7 +3,7 @@
 //!
 //! Jobs already finished are left out (cancelling them would only be refused). Without `--yes`
 //! the operator must confirm on a terminal; a script that forgets `--yes` gets exit 2 rather
-//! than a bulk cancel nobody confirmed.
+//! than a bulk cancel nobody confirmed, before even the List is sent.
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -13,10 +13,11 @@ use futures::TryStreamExt;
 use crate::cli::args::{CancelMatchingArgs, GlobalArgs, JobKind, ListKind};
 use crate::cli::connect::{self, Stdin};
 use crate::cli::exit::{CliError, Exit};
+use crate::cli::names::CheckedNames;
 use crate::cli::output::{Style, Table, print, print_json};
 use crate::cli::report::{LIST_HEADERS, ListRow};
 
-use super::bulk::{self, Plan};
+use super::bulk::{self, Plan, Rows};
 use super::cancel::name_context;
 use super::list::rows;
 
@@ -35,6 +36,12 @@ pub(crate) async fn run(
     if args.filter.trim().is_empty() {
         return Err(CliError::usage(
             "--filter must not be empty (it would match every job)",
+        ));
+    }
+    if !(args.yes || args.dry_run || can_confirm()) {
+        return Err(CliError::usage(
+            "stdin is not a terminal, so the cancel cannot be confirmed; pass --yes (or \
+             --dry-run to see what would be cancelled); nothing was sent",
         ));
     }
     let credentials = connect::credentials(global, Stdin::Free)?;
@@ -70,10 +77,11 @@ pub(crate) async fn run(
         style.note("nothing cancelled");
         return Ok(Exit::Failed);
     }
-    let targets = live.into_iter().map(|row| row.target).collect();
+    let targets = CheckedNames::from_targets(live.into_iter().map(|row| row.target).collect());
     let plan = Plan::from_args(&args.run);
-    let ran = bulk::cancel_all(&client, targets, &plan, style, &HashMap::new()).await?;
-    bulk::finish(&ran, &plan, style)
+    let ran =
+        bulk::cancel_all(&client, targets, &plan, style, Rows::Print, &HashMap::new()).await?;
+    Ok(bulk::finish(&ran, style))
 }
 
 fn noun(kind: JobKind, n: usize) -> &'static str {
@@ -96,14 +104,13 @@ fn print_rows(rows: &[ListRow], style: Style) -> Result<(), CliError> {
     print(&table.render(style.color))
 }
 
-/// Asks on the terminal; refuses (exit 2) when there is no terminal to ask on.
+/// Whether there is a terminal to ask on; checked before anything is sent.
+fn can_confirm() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks on the terminal (which [`can_confirm`] said is there).
 fn confirm(question: &str) -> Result<bool, CliError> {
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(CliError::usage(
-            "stdin is not a terminal, so the cancel cannot be confirmed; pass --yes \
-             (or --dry-run to see what would be cancelled)",
-        ));
-    }
     let mut stderr = std::io::stderr().lock();
     write!(stderr, "{question} [y/N] ")
         .and_then(|()| stderr.flush())

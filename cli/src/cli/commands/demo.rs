@@ -16,10 +16,11 @@ use vertex_cancel::{CancelMany, Client, Credentials, State, Target, Wait};
 
 use crate::cli::args::DemoArgs;
 use crate::cli::exit::{CliError, Exit};
+use crate::cli::names::CheckedNames;
 use crate::cli::output::{Cell, Style, Table, print};
 use crate::cli::report::CancelRow;
 
-use super::bulk::{self, Plan};
+use super::bulk::{self, Plan, Rows};
 
 /// The token the demo's fake requires and its client sends.
 const DEMO_TOKEN: &str = "demo-token";
@@ -136,23 +137,34 @@ pub(crate) async fn run(style: Style, args: &DemoArgs) -> Result<Exit, CliError>
         options: CancelMany::default()
             .concurrency(8)
             .wait(demo_wait(args.cancel_delay)),
-        waited: true,
     };
-    let ran = bulk::cancel_all(&client, targets, &plan, style, &before).await?;
+    let names = CheckedNames::from_targets(targets);
+    let ran = bulk::cancel_all(
+        &client,
+        names,
+        &plan,
+        style,
+        Rows::Keep(Vec::new()),
+        &before,
+    )
+    .await?;
     if ran.interrupted {
         eprintln!("{}", ran.summary());
         return Ok(Exit::Interrupted);
     }
+    let Rows::Keep(rows) = &ran.rows else {
+        return Ok(Exit::Failed);
+    };
     let calls = fake.calls().len();
     if !style.json {
-        print(&table(&ran.rows).render(style.color))?;
+        print(&table(rows).render(style.color))?;
         print(&format!(
             "\n{}; {calls} gRPC calls answered by the fake\n",
             ran.summary()
         ))?;
     }
     let _ = fake.shutdown().await;
-    Ok(verdict(&seeds, &ran.rows, style))
+    Ok(verdict(&seeds, rows, style))
 }
 
 /// Short polls, so the demo takes about a second.

@@ -4,6 +4,7 @@
 use vertex_cancel::fake::{StandaloneOptions, TlsFiles, run_standalone_tls};
 
 use crate::cli::args::FakeArgs;
+use crate::cli::connect::read_token_at;
 use crate::cli::exit::{CliError, Exit};
 
 /// Runs the fake until a signal stops it.
@@ -13,7 +14,7 @@ use crate::cli::exit::{CliError, Exit};
 pub(crate) async fn run(args: FakeArgs) -> Result<Exit, CliError> {
     let token = match (&args.token, &args.token_file) {
         (Some(token), _) => Some(token.clone()),
-        (None, Some(path)) => Some(read_token(path)?),
+        (None, Some(path)) => Some(read_token_at(path, "token file")?),
         (None, None) => None,
     };
     let tls = args
@@ -28,17 +29,4 @@ pub(crate) async fn run(args: FakeArgs) -> Result<Exit, CliError> {
     };
     run_standalone_tls(options, tls).await?;
     Ok(Exit::Success)
-}
-
-fn read_token(path: &std::path::Path) -> Result<String, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("cannot read token file {}: {e}", path.display())))?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(CliError::usage(format!(
-            "token file {} is empty",
-            path.display()
-        )));
-    }
-    Ok(token.to_owned())
 }

@@ -51,7 +51,9 @@ pub(crate) async fn run(
             }
         }
     }
-    if !style.json {
+    // A List refused outright (a bad filter) printed nothing: no header either.
+    let listed_any = !table.is_empty() || failed.is_none();
+    if !style.json && listed_any {
         print(&table.render(style.color))?;
     }
     match failed {
