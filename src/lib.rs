@@ -88,10 +88,12 @@ pub mod error;
 pub mod fake;
 pub mod name;
 pub mod outcome;
+#[cfg(feature = "raw-stubs")]
 pub mod proto;
 pub mod proxy;
 pub mod retry;
 mod tls;
+mod wire;
 
 /// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API.
 #[doc(hidden)]
