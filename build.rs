@@ -185,12 +185,9 @@ fn trim_file(file: &mut FileDescriptorProto) {
 
 fn trim_message(message: &mut DescriptorProto, path: Vec<i32>, maps: &mut IndexMaps) {
     let fields = std::mem::take(&mut message.field);
-    let mut fields = retain_indexed(
-        fields,
-        child_path(&path, MESSAGE_FIELD),
-        maps,
-        |_, f, _| TRIMMED_FIELDS.contains(&f.name()).then_some(f),
-    );
+    let mut fields = retain_indexed(fields, child_path(&path, MESSAGE_FIELD), maps, |_, f, _| {
+        TRIMMED_FIELDS.contains(&f.name()).then_some(f)
+    });
     let used: HashSet<i32> = fields.iter().filter_map(|f| f.oneof_index).collect();
     let oneofs = std::mem::take(&mut message.oneof_decl);
     let oneof_path = child_path(&path, MESSAGE_ONEOF);
