@@ -45,3 +45,80 @@ mod tests {
         );
     }
 }
+
+/// A trimmed message must read what a server sends in the complete one: same numbers, same types,
+/// everything else skipped.
+#[cfg(all(test, feature = "raw-stubs"))]
+mod reads_complete_answers {
+    use prost::Message;
+
+    use crate::proto::google::cloud::aiplatform::v1 as complete;
+    use crate::proto::google::rpc::Status;
+    use crate::wire::google::cloud::aiplatform::v1 as trimmed;
+
+    fn at(seconds: i64) -> Option<prost_types::Timestamp> {
+        Some(prost_types::Timestamp { seconds, nanos: 0 })
+    }
+
+    /// Encodes a complete `$ty` with the kept fields and `$extra` (fields the trimmed one lacks)
+    /// set, decodes it as the trimmed `$ty`, and compares the kept fields.
+    macro_rules! reads {
+        ($test:ident, $ty:ident, $display:ident, { $($extra:tt)* }) => {
+            #[test]
+            fn $test() {
+                let sent = complete::$ty {
+                    name: "projects/p/locations/l/x/1".into(),
+                    $display: "nightly".into(),
+                    state: 7,
+                    error: Some(Status { code: 1, message: "cancelled".into(), details: vec![] }),
+                    labels: [("team".to_owned(), "search".to_owned())].into(),
+                    create_time: at(1),
+                    update_time: at(4),
+                    $($extra)*
+                    ..Default::default()
+                };
+                let got = trimmed::$ty::decode(sent.encode_to_vec().as_slice()).unwrap();
+                assert_eq!(got.name, sent.name);
+                assert_eq!(got.$display, sent.$display);
+                assert_eq!(got.state, sent.state);
+                let error = got.error.expect("error kept");
+                assert_eq!((error.code, error.message.as_str()), (1, "cancelled"));
+                assert_eq!(got.labels, sent.labels);
+                assert_eq!((got.create_time, got.update_time), (at(1), at(4)));
+            }
+        };
+    }
+
+    reads!(pipeline_job, PipelineJob, display_name, {
+        start_time: at(2),
+        end_time: at(3),
+        service_account: "sa@p.iam.gserviceaccount.com".into(),
+        runtime_config: Some(complete::pipeline_job::RuntimeConfig {
+            gcs_output_directory: "gs://bucket/root".into(),
+            ..Default::default()
+        }),
+    });
+    reads!(nas_job, NasJob, display_name, { satisfies_pzs: true, });
+    reads!(custom_job, CustomJob, display_name, {
+        job_spec: Some(complete::CustomJobSpec {
+            service_account: "sa@p.iam.gserviceaccount.com".into(),
+            ..Default::default()
+        }),
+    });
+    reads!(hyperparameter_tuning_job, HyperparameterTuningJob, display_name, {
+        max_trial_count: 12,
+    });
+    reads!(batch_prediction_job, BatchPredictionJob, display_name, {
+        model: "projects/p/locations/l/models/9".into(),
+    });
+    reads!(data_labeling_job, DataLabelingJob, display_name, {
+        datasets: vec!["projects/p/locations/l/datasets/3".into()],
+    });
+    reads!(training_pipeline, TrainingPipeline, display_name, {
+        training_task_definition: "gs://google-cloud-aiplatform/schema/x.yaml".into(),
+    });
+    reads!(tuning_job, TuningJob, tuned_model_display_name, {
+        description: "tune".into(),
+        experiment: "projects/p/locations/l/metadataStores/default/contexts/e".into(),
+    });
+}
