@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! The standalone fake: spawn `vertex-cancel fake`, read `PORT n`, call it, signal it.
 #![cfg(all(unix, feature = "cli"))]
 

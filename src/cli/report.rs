@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use vertex_cancel::error::code_name;
-use vertex_cancel::proto::google::rpc::Status as RpcStatus;
+use vertex_cancel::outcome::RpcStatus;
 use vertex_cancel::{Error, Outcome, RawResource, State, Target, TargetStatus};
 
 use super::exit::{Exit, error_chain};
