@@ -1,32 +1,64 @@
 //! Compiles the vendored protos in `proto/` into tonic/prost stubs with protox (no system
 //! `protoc`), after pruning the descriptor set to the RPCs this crate serves and calls and the
-//! messages they reach. Without the pruning the import closure generates about 16,800 lines for
-//! 30-odd RPCs nobody here uses; users would compile, document and index all of it.
+//! messages they reach. Without the pruning the import closure generates tens of thousands of
+//! lines for RPCs nobody here uses; users would compile, document and index all of it.
+//!
+//! Two sets come out of one descriptor set:
+//! - `wire/`, always: the facade's and the fake's stubs, in which each job resource message
+//!   ([`TRIMMED`]) keeps only the fields the crate reads and writes, with their own numbers and
+//!   types. A decoder skips unknown fields, so a trimmed message still reads a server's full
+//!   answer. This keeps the default build small although the resources are huge.
+//! - `raw/`, with the `raw-stubs` feature: the complete messages and stubs of the same RPCs, for
+//!   `vertex_cancel::proto`. A message offered as a service's own there is never trimmed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
+use std::path::{Path, PathBuf};
 
-use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet, SourceCodeInfo};
+use prost_types::{
+    DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet, SourceCodeInfo,
+};
 
 /// The proto files compiled; protox pulls in their imports.
 const ROOT_FILES: &[&str] = &[
     "google/cloud/aiplatform/v1/pipeline_service.proto",
     "google/cloud/aiplatform/v1/job_service.proto",
+    "google/cloud/aiplatform/v1/genai_tuning_service.proto",
     "google/cloud/aiplatform/v1/operation.proto",
+    "google/cloud/location/locations.proto",
     "google/longrunning/operations.proto",
     "google/rpc/status.proto",
     "google/rpc/code.proto",
 ];
 
-/// The RPCs kept, as `package.Service/Method`.
+/// The RPCs kept, as `package.Service/Method`: Cancel, Get and List of every kind.
 const KEPT_METHODS: &[&str] = &[
     "google.cloud.aiplatform.v1.PipelineService/CancelPipelineJob",
     "google.cloud.aiplatform.v1.PipelineService/GetPipelineJob",
     "google.cloud.aiplatform.v1.PipelineService/ListPipelineJobs",
     "google.cloud.aiplatform.v1.PipelineService/BatchCancelPipelineJobs",
+    "google.cloud.aiplatform.v1.PipelineService/CancelTrainingPipeline",
+    "google.cloud.aiplatform.v1.PipelineService/GetTrainingPipeline",
+    "google.cloud.aiplatform.v1.PipelineService/ListTrainingPipelines",
     "google.cloud.aiplatform.v1.JobService/CancelNasJob",
     "google.cloud.aiplatform.v1.JobService/GetNasJob",
     "google.cloud.aiplatform.v1.JobService/ListNasJobs",
+    "google.cloud.aiplatform.v1.JobService/CancelCustomJob",
+    "google.cloud.aiplatform.v1.JobService/GetCustomJob",
+    "google.cloud.aiplatform.v1.JobService/ListCustomJobs",
+    "google.cloud.aiplatform.v1.JobService/CancelHyperparameterTuningJob",
+    "google.cloud.aiplatform.v1.JobService/GetHyperparameterTuningJob",
+    "google.cloud.aiplatform.v1.JobService/ListHyperparameterTuningJobs",
+    "google.cloud.aiplatform.v1.JobService/CancelBatchPredictionJob",
+    "google.cloud.aiplatform.v1.JobService/GetBatchPredictionJob",
+    "google.cloud.aiplatform.v1.JobService/ListBatchPredictionJobs",
+    "google.cloud.aiplatform.v1.JobService/CancelDataLabelingJob",
+    "google.cloud.aiplatform.v1.JobService/GetDataLabelingJob",
+    "google.cloud.aiplatform.v1.JobService/ListDataLabelingJobs",
+    "google.cloud.aiplatform.v1.GenAiTuningService/CancelTuningJob",
+    "google.cloud.aiplatform.v1.GenAiTuningService/GetTuningJob",
+    "google.cloud.aiplatform.v1.GenAiTuningService/ListTuningJobs",
+    "google.cloud.location.Locations/ListLocations",
     "google.longrunning.Operations/ListOperations",
     "google.longrunning.Operations/GetOperation",
     "google.longrunning.Operations/DeleteOperation",
@@ -39,14 +71,47 @@ const EXTRA_TYPES: &[&str] = &[
     "google.cloud.aiplatform.v1.GenericOperationMetadata",
     "google.cloud.aiplatform.v1.DeleteOperationMetadata",
     "google.cloud.aiplatform.v1.BatchCancelPipelineJobsOperationMetadata",
-    "google.rpc.Code",
+    "google.cloud.aiplatform.v1.BatchCancelPipelineJobsResponse",
+];
+
+/// Types only the complete set keeps: the crate itself uses `tonic::Code`.
+const RAW_EXTRA_TYPES: &[&str] = &["google.rpc.Code"];
+
+/// The job resources trimmed in the `wire` set: each is thousands of generated lines complete,
+/// and the facade and the fake read only a handful of fields.
+const TRIMMED: &[&str] = &[
+    "google.cloud.aiplatform.v1.PipelineJob",
+    "google.cloud.aiplatform.v1.NasJob",
+    "google.cloud.aiplatform.v1.CustomJob",
+    "google.cloud.aiplatform.v1.HyperparameterTuningJob",
+    "google.cloud.aiplatform.v1.BatchPredictionJob",
+    "google.cloud.aiplatform.v1.DataLabelingJob",
+    "google.cloud.aiplatform.v1.TrainingPipeline",
+    "google.cloud.aiplatform.v1.TuningJob",
+];
+
+/// The fields a trimmed resource keeps, where it has them. `tuned_model_display_name` is the
+/// display name of a tuning job, which has no `display_name`.
+const TRIMMED_FIELDS: &[&str] = &[
+    "name",
+    "display_name",
+    "tuned_model_display_name",
+    "state",
+    "error",
+    "labels",
+    "create_time",
+    "start_time",
+    "end_time",
+    "update_time",
 ];
 
 // Field numbers of descriptor.proto, used in `SourceCodeInfo` paths.
 const FILE_MESSAGE: i32 = 4;
 const FILE_ENUM: i32 = 5;
 const FILE_SERVICE: i32 = 6;
+const MESSAGE_FIELD: i32 = 2;
 const MESSAGE_NESTED: i32 = 3;
+const MESSAGE_ONEOF: i32 = 8;
 const MESSAGE_ENUM: i32 = 4;
 const SERVICE_METHOD: i32 = 2;
 
@@ -58,14 +123,33 @@ fn main() -> io::Result<()> {
         rustc_version()
     );
 
-    let mut fds = protox::compile(ROOT_FILES, ["proto"]).map_err(io::Error::other)?;
-    let kept = reachable_types(&fds);
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let complete = protox::compile(ROOT_FILES, ["proto"]).map_err(io::Error::other)?;
+
+    let mut wire = complete.clone();
+    for file in &mut wire.file {
+        trim_file(file);
+    }
+    generate(wire, EXTRA_TYPES, &out_dir.join("wire"))?;
+
+    if std::env::var_os("CARGO_FEATURE_RAW_STUBS").is_some() {
+        let extra: Vec<&str> = EXTRA_TYPES.iter().chain(RAW_EXTRA_TYPES).copied().collect();
+        generate(complete, &extra, &out_dir.join("raw"))?;
+    }
+    Ok(())
+}
+
+/// Prunes `fds` to the kept RPCs, `extra` and what they reach, then writes its stubs and
+/// `_includes.rs` into `dir`.
+fn generate(mut fds: FileDescriptorSet, extra: &[&str], dir: &Path) -> io::Result<()> {
+    let kept = reachable_types(&fds, extra);
     for file in &mut fds.file {
         if !file.package().starts_with("google.protobuf") {
             prune_file(file, &kept);
         }
     }
 
+    std::fs::create_dir_all(dir)?;
     let mut config = prost_build::Config::new();
     config.enable_type_names();
     config.type_name_domain(["."], "type.googleapis.com");
@@ -75,8 +159,51 @@ fn main() -> io::Result<()> {
         .generate_default_stubs(true)
         .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
         .include_file("_includes.rs")
+        .out_dir(dir)
         .emit_rerun_if_changed(false)
         .compile_fds_with_config(fds, config)
+}
+
+/// Drops the fields of the [`TRIMMED`] messages of `file` not in [`TRIMMED_FIELDS`], and the
+/// oneofs left empty, keeping the comments of what stays.
+fn trim_file(file: &mut FileDescriptorProto) {
+    let prefix = file.package().to_owned();
+    let mut maps = IndexMaps::new();
+    for (index, message) in file.message_type.iter_mut().enumerate() {
+        if TRIMMED.contains(&format!("{prefix}.{}", message.name()).as_str()) {
+            let index = i32::try_from(index).expect("descriptor lists are small");
+            trim_message(message, vec![FILE_MESSAGE, index], &mut maps);
+        }
+    }
+    if !maps.is_empty() {
+        file.source_code_info = file
+            .source_code_info
+            .take()
+            .map(|info| remap_source_info(info, &maps));
+    }
+}
+
+fn trim_message(message: &mut DescriptorProto, path: Vec<i32>, maps: &mut IndexMaps) {
+    let fields = std::mem::take(&mut message.field);
+    let mut fields = retain_indexed(fields, child_path(&path, MESSAGE_FIELD), maps, |_, f, _| {
+        TRIMMED_FIELDS.contains(&f.name()).then_some(f)
+    });
+    let used: HashSet<i32> = fields.iter().filter_map(|f| f.oneof_index).collect();
+    let oneofs = std::mem::take(&mut message.oneof_decl);
+    let oneof_path = child_path(&path, MESSAGE_ONEOF);
+    message.oneof_decl = retain_indexed(oneofs, oneof_path.clone(), maps, |p, o, _| {
+        used.contains(&p[p.len() - 1]).then_some(o)
+    });
+    for field in &mut fields {
+        renumber_oneof(field, &maps[&oneof_path]);
+    }
+    message.field = fields;
+}
+
+fn renumber_oneof(field: &mut FieldDescriptorProto, map: &HashMap<i32, i32>) {
+    if let Some(old) = field.oneof_index {
+        field.oneof_index = Some(map[&old]);
+    }
 }
 
 /// The compiler's version number, for the `x-goog-api-client` header.
@@ -93,7 +220,7 @@ fn rustc_version() -> String {
 
 /// A type's outgoing edges: the types its fields name, and the message it is nested in (a nested
 /// type cannot be generated without its parent).
-fn reachable_types(fds: &FileDescriptorSet) -> HashSet<String> {
+fn reachable_types(fds: &FileDescriptorSet, extra: &[&str]) -> HashSet<String> {
     let mut edges: HashMap<String, Vec<String>> = HashMap::new();
     for file in &fds.file {
         let prefix = format!(".{}", file.package());
@@ -105,7 +232,7 @@ fn reachable_types(fds: &FileDescriptorSet) -> HashSet<String> {
         }
     }
 
-    let mut roots: Vec<String> = EXTRA_TYPES.iter().map(|t| format!(".{t}")).collect();
+    let mut roots: Vec<String> = extra.iter().map(|t| format!(".{t}")).collect();
     for file in &fds.file {
         for service in &file.service {
             for method in &service.method {

@@ -8,6 +8,8 @@ COMMON_PROTOS_VERSION=1.76.0      # PyPI googleapis-common-protos
 ROOTS=(
   google/cloud/aiplatform/v1/pipeline_service.proto
   google/cloud/aiplatform/v1/job_service.proto
+  google/cloud/aiplatform/v1/genai_tuning_service.proto
+  google/cloud/location/locations.proto
   google/longrunning/operations.proto
   google/rpc/status.proto
   google/rpc/code.proto
@@ -25,6 +27,7 @@ mkdir -p "$work/src"
 (cd "$work/src" && python3 -m zipfile -e "$work"/googleapis_common_protos-*.whl .)
 # The wheel ships the long-running protos as operations_proto.proto; importers use operations.proto.
 mv "$work/src/google/longrunning/operations_proto.proto" "$work/src/google/longrunning/operations.proto"
+# Merges into the wheel's google/cloud/, which holds google/cloud/location (the npm package has none).
 cp -r "$work/package/build/protos/google/cloud" "$work/src/google/"
 
 rm -rf "$here/google"

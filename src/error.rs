@@ -826,7 +826,7 @@ mod tests {
 
     #[tokio::test]
     async fn refused_connection_becomes_connection() {
-        use crate::proto::google::longrunning::{
+        use crate::wire::google::longrunning::{
             GetOperationRequest, operations_client::OperationsClient,
         };
         // Bind then drop, so the port is known to have no listener.
@@ -966,7 +966,7 @@ mod tests {
 
     mod decoding {
         use super::*;
-        use crate::proto::google::rpc::Status as RpcStatus;
+        use crate::wire::google::rpc::Status as RpcStatus;
         use proptest::prelude::*;
         use prost::Message;
 

@@ -13,7 +13,7 @@
 //! - [`client`]: [`Client`] with cancel / get / list / wait / `cancel_many`, retries
 //!   ([`retry`]) and typed errors ([`Error`]);
 //! - [`fake`]: a built-in fake Vertex AI server for tests and demos;
-//! - [`proto`]: the raw generated tonic stubs, the escape hatch.
+//! - `proto` (feature `raw-stubs`): the complete generated tonic stubs, the escape hatch.
 //!
 //! # Example
 //! Cancel a pipeline job and wait for the outcome, here against the built-in fake (a real
@@ -70,7 +70,7 @@
 //! - [`ClientBuilder::channel`] / [`ClientBuilder::channel_resolver`]: your own tonic channel or
 //!   tower service per endpoint; auth, headers, retry and errors stay this crate's.
 //! - [`ClientBuilder::layer`]: tower layers (limits, timeouts, metrics) around every attempt.
-//! - [`Client::pipeline_service`], [`Client::job_service`], [`Client::operations`]: the
+//! - `Client::pipeline_service`, `job_service`, `operations` (feature `raw-stubs`): the
 //!   generated stubs with this crate's auth for any other RPC; set the routing header per
 //!   request with [`client::routing_header`].
 //! - Feature `metrics`: every attempt recorded as `rpc.client.duration` (milliseconds) with
@@ -89,10 +89,12 @@ pub mod escape;
 pub mod fake;
 pub mod name;
 pub mod outcome;
+#[cfg(feature = "raw-stubs")]
 pub mod proto;
 mod proxy;
 pub mod retry;
 mod tls;
+mod wire;
 
 /// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API, and only with
 /// the `bench-hooks` feature: they hand out a client's token.

@@ -6,9 +6,9 @@
 
 use std::fmt;
 
-use crate::proto::google::cloud::aiplatform::v1::{JobState, NasJob, PipelineJob, PipelineState};
-use crate::proto::google::longrunning::{Operation, operation};
-use crate::proto::google::rpc::Status as RpcStatus;
+use crate::wire::google::cloud::aiplatform::v1::{JobState, NasJob, PipelineJob, PipelineState};
+use crate::wire::google::longrunning::{Operation, operation};
+pub use crate::wire::google::rpc::Status as RpcStatus;
 
 /// `google.rpc.Code.CANCELLED`: the error code Google sets on work that was cancelled.
 pub(crate) const CANCELLED_CODE: i32 = 1;

@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! Auth, injected faults, the call log and scenario files, through the raw stubs.
 
 #![cfg(feature = "fake")]

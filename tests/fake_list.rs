@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! List with parents, filters and paging, through the raw stubs.
 
 #![cfg(feature = "fake")]

@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! Google's cancel semantics, as the fake serves them over real HTTP/2 to the raw stubs.
 
 #![cfg(feature = "fake")]

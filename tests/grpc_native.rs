@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! Fitting into a caller's gRPC stack: their own channel, their tower layers, the raw stubs with
 //! this crate's auth, and a shutdown that leaves no task behind.
 

@@ -19,8 +19,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::error::{Error, Result};
 use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
-use crate::proto::google::cloud::aiplatform::v1 as aip;
-use crate::proto::google::longrunning as lro;
+use crate::wire::google::cloud::aiplatform::v1 as aip;
+use crate::wire::google::longrunning as lro;
 
 use super::builder::Client;
 use super::call::RegionLimiter;

@@ -6,8 +6,8 @@ use futures::future::BoxFuture;
 
 use crate::channel::GrpcChannel;
 use crate::outcome::TargetStatus;
-use crate::proto::google::cloud::aiplatform::v1 as aip;
-use crate::proto::google::longrunning as lro;
+use crate::wire::google::cloud::aiplatform::v1 as aip;
+use crate::wire::google::longrunning as lro;
 use aip::job_service_client::JobServiceClient;
 use aip::pipeline_service_client::PipelineServiceClient;
 use lro::operations_client::OperationsClient;

@@ -15,11 +15,16 @@ use tonic::service::interceptor::InterceptedService;
 use crate::auth::TokenCache;
 use crate::channel::GrpcChannel;
 use crate::error::Result;
+#[cfg(feature = "raw-stubs")]
 use crate::name::Service;
+#[cfg(feature = "raw-stubs")]
 use crate::proto::google::cloud::aiplatform::v1::job_service_client::JobServiceClient;
+#[cfg(feature = "raw-stubs")]
 use crate::proto::google::cloud::aiplatform::v1::pipeline_service_client::PipelineServiceClient;
+#[cfg(feature = "raw-stubs")]
 use crate::proto::google::longrunning::operations_client::OperationsClient;
 
+#[cfg(feature = "raw-stubs")]
 use super::builder::Client;
 
 /// A regional channel that adds this crate's auth and headers to every request.
@@ -82,7 +87,8 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// `routing_header("name", "projects/p/locations/us-central1/pipelineJobs/j")`.
 ///
 /// # Example
-/// ```no_run
+#[cfg_attr(feature = "raw-stubs", doc = "```no_run")]
+#[cfg_attr(not(feature = "raw-stubs"), doc = "```ignore")]
 /// # async fn demo(client: vertex_cancel::Client) -> Result<(), Box<dyn std::error::Error>> {
 /// use vertex_cancel::client::routing_header;
 /// use vertex_cancel::proto::google::cloud::aiplatform::v1::BatchCancelPipelineJobsRequest;
@@ -113,6 +119,7 @@ pub fn routing_header(param: &str, value: &str) -> AsciiMetadataValue {
     header
 }
 
+#[cfg(feature = "raw-stubs")]
 impl Client {
     /// The generated `PipelineService` client for `location`, authenticated.
     ///

@@ -9,8 +9,8 @@ use futures::{Stream, StreamExt, TryStreamExt, stream};
 use crate::error::{Error, Result, RpcError};
 use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Service, Target};
 use crate::outcome::{State, TargetStatus};
-use crate::proto::google::cloud::aiplatform::v1 as aip;
-use crate::proto::google::longrunning as lro;
+use crate::wire::google::cloud::aiplatform::v1 as aip;
+use crate::wire::google::longrunning as lro;
 
 use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};

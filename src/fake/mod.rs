@@ -50,7 +50,8 @@
 //! ```
 //!
 //! # Example: a test of your own against the fake
-//! ```
+#![cfg_attr(feature = "raw-stubs", doc = "```rust")]
+#![cfg_attr(not(feature = "raw-stubs"), doc = "```ignore")]
 //! use std::time::Duration;
 //! use vertex_cancel::State;
 //! use vertex_cancel::fake::FakeVertex;

@@ -27,9 +27,9 @@ use super::services::FakeServices;
 use super::state::FakeState;
 use super::{DEFAULT_CANCEL_DELAY, SHUTDOWN_GRACE};
 use crate::State;
-use crate::proto::google::cloud::aiplatform::v1::job_service_server::JobServiceServer;
-use crate::proto::google::cloud::aiplatform::v1::pipeline_service_server::PipelineServiceServer;
-use crate::proto::google::longrunning::operations_server::OperationsServer;
+use crate::wire::google::cloud::aiplatform::v1::job_service_server::JobServiceServer;
+use crate::wire::google::cloud::aiplatform::v1::pipeline_service_server::PipelineServiceServer;
+use crate::wire::google::longrunning::operations_server::OperationsServer;
 
 /// The built-in fake Vertex AI server; start one with [`FakeVertex::builder`].
 #[derive(Debug, Clone, Copy)]

@@ -16,8 +16,8 @@ use super::names::ResourceKind;
 use super::rpc::Rpc;
 use super::state::{View, enum_value};
 use crate::State;
-use crate::proto::google::cloud::aiplatform::v1;
-use crate::proto::google::longrunning as lro;
+use crate::wire::google::cloud::aiplatform::v1;
+use crate::wire::google::longrunning as lro;
 use v1::job_service_server::JobService;
 use v1::pipeline_service_server::PipelineService;
 
@@ -237,7 +237,6 @@ fn pipeline_job(v: View) -> v1::PipelineJob {
         start_time: v.started.and_then(timestamp),
         end_time: v.ended.and_then(timestamp),
         update_time: timestamp(v.updated),
-        ..Default::default()
     }
 }
 
@@ -252,7 +251,6 @@ fn nas_job(v: View) -> v1::NasJob {
         start_time: v.started.and_then(timestamp),
         end_time: v.ended.and_then(timestamp),
         update_time: timestamp(v.updated),
-        ..Default::default()
     }
 }
 

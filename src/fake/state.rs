@@ -15,8 +15,8 @@ use super::faults::ArmedFault;
 use super::names::{ResourceKind, parse_name};
 use super::scenario::{CancelOutcome, ResourceSpec};
 use crate::State;
-use crate::proto::google::cloud::aiplatform::v1::{JobState, PipelineState};
-use crate::proto::google::rpc::Status as RpcStatus;
+use crate::wire::google::cloud::aiplatform::v1::{JobState, PipelineState};
+use crate::wire::google::rpc::Status as RpcStatus;
 
 /// The resources of a fake, shareable between fakes (e.g. to restart one on the same port with
 /// the same state). Cheap to clone: clones share the map.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use vertex_cancel::error::code_name;
-use vertex_cancel::proto::google::rpc::Status as RpcStatus;
+use vertex_cancel::outcome::RpcStatus;
 use vertex_cancel::{Error, Outcome, RawResource, State, Target, TargetKind, TargetStatus};
 
 use super::exit::{Exit, error_chain};
