@@ -316,18 +316,25 @@ impl Retrier {
     /// retryable, or the policy gives up.
     ///
     /// The total timeout bounds when an attempt may start, not how long one runs (that is the
-    /// channel's per-attempt timeout).
+    /// channel's per-attempt timeout). With a `budget` (a caller's wait deadline), the budget
+    /// replaces both the attempt count and the total timeout: retries go on until it is spent,
+    /// and a retry the throttle rejects is postponed by a backoff delay instead of abandoned,
+    /// so no request is sent that the throttle refused.
     ///
     /// # Errors
     /// A non-retryable error as it came; a retryable one as it came if only one attempt was
     /// made, else [`Error::RetriesExhausted`] wrapping the last.
-    pub(crate) async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, Error>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        budget: Option<Instant>,
+        mut attempt: F,
+    ) -> Result<T, Error>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let started = Instant::now();
-        let deadline = started.checked_add(self.config.total_timeout);
+        let deadline = budget.or_else(|| started.checked_add(self.config.total_timeout));
         // Forked on the first retry only: the common path (success at once) draws nothing.
         let mut backoff = None;
         let mut attempts = 0;
@@ -347,7 +354,7 @@ impl Retrier {
             self.record(false);
             let backoff = backoff
                 .get_or_insert_with(|| Backoff::with_rng(self.config.backoff, self.fork_rng()));
-            match self.next_delay(attempts, deadline, backoff, &err) {
+            match self.next_delay(attempts, deadline, budget.is_some(), backoff, &err) {
                 Ok(delay) => {
                     tracing::debug!(
                         attempt = attempts,
@@ -366,27 +373,38 @@ impl Retrier {
     }
 
     /// How long to wait before the next attempt, or why there is none.
+    /// `budgeted`: the deadline is a caller's budget, which replaces the attempt count, and a
+    /// throttled retry waits for the throttle to allow it while the budget lasts.
     fn next_delay(
         &self,
         attempts: u32,
         deadline: Option<Instant>,
+        budgeted: bool,
         backoff: &mut Backoff,
         err: &Error,
     ) -> Result<Duration, &'static str> {
-        if attempts >= self.config.max_attempts {
+        if !budgeted && attempts >= self.config.max_attempts {
             return Err("max attempts reached");
         }
-        let delay = backoff.next_delay(err.retry_delay());
-        let wake = Instant::now().checked_add(delay);
-        if deadline.is_some_and(|deadline| wake.is_none_or(|wake| wake > deadline)) {
-            return Err("the next attempt would start after the total timeout");
+        let mut delay = backoff.next_delay(err.retry_delay());
+        loop {
+            let wake = Instant::now().checked_add(delay);
+            if deadline.is_some_and(|deadline| wake.is_none_or(|wake| wake > deadline)) {
+                return Err("the next attempt would start after the deadline");
+            }
+            let allowed = self
+                .throttle
+                .as_ref()
+                .is_none_or(|throttle| throttle.allows_retry(backoff.draw()));
+            if allowed {
+                return Ok(delay);
+            }
+            if !budgeted {
+                return Err("throttled: too few recent attempts succeeded");
+            }
+            // Postponed, not sent: each refusal pushes the retry back by one more backoff.
+            delay = delay.saturating_add(backoff.next_delay(None));
         }
-        if let Some(throttle) = &self.throttle
-            && !throttle.allows_retry(backoff.draw())
-        {
-            return Err("throttled: too few recent attempts succeeded");
-        }
-        Ok(delay)
     }
 
     fn record(&self, accepted: bool) {
@@ -444,7 +462,7 @@ mod tests {
     ) -> (Result<u32, Error>, Vec<Instant>) {
         let starts = std::cell::RefCell::new(Vec::new());
         let result = retrier
-            .run(|n| {
+            .run(None, |n| {
                 starts.borrow_mut().push(Instant::now());
                 std::future::ready(outcome(n))
             })
@@ -642,7 +660,7 @@ mod tests {
         let retrier = seeded(RetryConfig::default(), 8);
         let attempts = Cell::new(0u32);
         let call = || {
-            retrier.run(|_| {
+            retrier.run(None, |_| {
                 attempts.set(attempts.get() + 1);
                 std::future::ready(Err::<(), _>(unavailable()))
             })
@@ -674,7 +692,7 @@ mod tests {
         let mut succeeded = 0;
         for _ in 0..calls {
             let result = retrier
-                .run(|_| {
+                .run(None, |_| {
                     let fail = faults.borrow_mut().random_bool(0.3);
                     std::future::ready(if fail { Err(unavailable()) } else { Ok(()) })
                 })
