@@ -46,7 +46,12 @@ async fn stuck_jobs_are_still_running(n: usize) {
     assert_eq!(reports.len(), n);
     for (target, report) in reports {
         assert!(
-            matches!(report, Ok(Outcome::StillRunning { state: State::Cancelling })),
+            matches!(
+                report,
+                Ok(Outcome::StillRunning {
+                    state: State::Cancelling
+                })
+            ),
             "{target}: {report:?}"
         );
         assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelling));
@@ -90,7 +95,10 @@ async fn a_group_whose_list_keeps_failing_is_confirmed_by_get() {
         );
         assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelled));
     }
-    assert!(!calls_of(&fake, "ListPipelineJobs").is_empty(), "a List was tried");
+    assert!(
+        !calls_of(&fake, "ListPipelineJobs").is_empty(),
+        "a List was tried"
+    );
     assert!(!calls_of(&fake, "GetPipelineJob").is_empty(), "then Gets");
 }
 
@@ -105,7 +113,12 @@ async fn a_name_given_six_times_gets_six_true_reports() {
         .unwrap();
     let client = client(&fake).await;
     let names = vec![job(0); 6];
-    let options = CancelMany::default().wait(quick_wait(Duration::from_secs(3)));
+    // Room for about four confirmation rounds: fewer than the six occurrences.
+    let every = Duration::from_millis(300);
+    let wait = vertex_cancel::Wait::up_to(Duration::from_secs(1))
+        .first_interval(every)
+        .max_interval(every);
+    let options = CancelMany::default().wait(wait);
     let reports: Vec<_> = client
         .cancel_many(stream_of(names), options)
         .collect()
@@ -124,7 +137,7 @@ async fn a_name_given_six_times_gets_six_true_reports() {
 /// fault, so 20% of the targets answer UNAVAILABLE and 10% RESOURCE_EXHAUSTED with a RetryInfo,
 /// each for its first 2 to 8 calls, more than the 5 attempts of the retry policy for many).
 fn ride_out_spec(i: usize) -> ResourceSpec {
-    let state = if i % 25 == 0 {
+    let state = if i.is_multiple_of(25) {
         // Already finished: the cancel is refused and the read-back Get must get through.
         State::Succeeded
     } else {
@@ -157,7 +170,9 @@ async fn failures_are_ridden_out_while_the_wait_budget_lasts() {
     let names: Vec<String> = (0..n).map(job).collect();
     let reports: Vec<_> = tokio::time::timeout(
         Duration::from_secs(30),
-        client.cancel_many(stream_of(names), options).collect::<Vec<_>>(),
+        client
+            .cancel_many(stream_of(names), options)
+            .collect::<Vec<_>>(),
     )
     .await
     .expect("the run ends");
@@ -253,7 +268,10 @@ async fn a_stop_signal_reports_every_cancel_already_sent() {
         let started = Instant::now();
         let run = tokio::spawn(
             client
-                .cancel_many(stream_of((round * n..(round + 1) * n).map(job).collect()), options)
+                .cancel_many(
+                    stream_of((round * n..(round + 1) * n).map(job).collect()),
+                    options,
+                )
                 .collect::<Vec<_>>(),
         );
         tokio::time::sleep(Duration::from_millis(350)).await;
@@ -262,23 +280,30 @@ async fn a_stop_signal_reports_every_cancel_already_sent() {
             .await
             .expect("the run ends after the stop")
             .unwrap();
-        assert!(started.elapsed() < Duration::from_secs(3), "bounded by one attempt timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "bounded by one attempt timeout"
+        );
         let sent: std::collections::HashSet<String> = calls_of(&fake, "CancelPipelineJob")
             .into_iter()
             .map(|c| c.target)
             .collect();
-        assert!(!sent.is_empty() && sent.len() < n, "stopped midway ({})", sent.len());
+        assert!(
+            !sent.is_empty() && sent.len() < n,
+            "stopped midway ({})",
+            sent.len()
+        );
         // Every cancel the server received is reported, and nothing else.
         let reported: std::collections::HashSet<String> =
             reports.iter().map(|(t, _)| t.to_string()).collect();
         assert_eq!(reported.len(), reports.len());
         assert_eq!(reported, sent, "wait: {wait:?}");
         for (target, report) in &reports {
-            assert!(matches!(report, Ok(Outcome::Requested)), "{target}: {report:?}");
-            assert_eq!(
-                fake.state_of(&target.to_string()),
-                Some(State::Cancelling)
+            assert!(
+                matches!(report, Ok(Outcome::Requested)),
+                "{target}: {report:?}"
             );
+            assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelling));
         }
     }
 }

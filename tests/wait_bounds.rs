@@ -22,9 +22,11 @@ fn job(i: usize) -> String {
 }
 
 async fn stuck_fake(n: usize, fault: Option<FaultRule>) -> FakeHandle {
-    let mut builder = FakeVertex::builder().token(TOKEN).resources((0..n).map(|i| {
-        ResourceSpec::new(job(i), State::Running).with_cancel_outcome(CancelOutcome::Stuck)
-    }));
+    let mut builder = FakeVertex::builder()
+        .token(TOKEN)
+        .resources((0..n).map(|i| {
+            ResourceSpec::new(job(i), State::Running).with_cancel_outcome(CancelOutcome::Stuck)
+        }));
     if let Some(fault) = fault {
         builder = builder.fault(fault);
     }
@@ -36,7 +38,10 @@ async fn bulk(
     fake: &FakeHandle,
     n: usize,
     wait: Wait,
-) -> (Vec<(vertex_cancel::Target, vertex_cancel::Result<Outcome>)>, Duration) {
+) -> (
+    Vec<(vertex_cancel::Target, vertex_cancel::Result<Outcome>)>,
+    Duration,
+) {
     let client = client(fake).await;
     let targets = futures::stream::iter((0..n).map(|i| target(&job(i))).collect::<Vec<_>>());
     let started = Instant::now();
@@ -60,7 +65,12 @@ async fn a_first_interval_longer_than_the_budget_is_cut() {
         assert!(took < BUDGET + GRACE, "{n} targets took {took:?}");
         for (target, report) in reports {
             assert!(
-                matches!(report, Ok(Outcome::StillRunning { state: State::Cancelling })),
+                matches!(
+                    report,
+                    Ok(Outcome::StillRunning {
+                        state: State::Cancelling
+                    })
+                ),
                 "{target}: {report:?}"
             );
         }
@@ -71,14 +81,21 @@ async fn a_first_interval_longer_than_the_budget_is_cut() {
     let outcome = tokio::time::timeout(LIMIT, client.cancel_and_wait(&target(&job(0)), wait))
         .await
         .unwrap();
-    assert!(started.elapsed() < BUDGET + GRACE, "{:?}", started.elapsed());
-    assert!(matches!(outcome, Ok(Outcome::StillRunning { .. })), "{outcome:?}");
+    assert!(
+        started.elapsed() < BUDGET + GRACE,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(outcome, Ok(Outcome::StillRunning { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
 async fn reads_the_server_delays_are_cut_at_the_deadline() {
-    let slow = FaultRule::slow(Duration::from_secs(30))
-        .on_methods(["GetPipelineJob", "ListPipelineJobs"]);
+    let slow =
+        FaultRule::slow(Duration::from_secs(30)).on_methods(["GetPipelineJob", "ListPipelineJobs"]);
     let wait = Wait::up_to(BUDGET).first_interval(Duration::from_millis(100));
     // One target (confirmed by Get) and four (by List).
     for n in [1, 4] {
@@ -98,7 +115,11 @@ async fn reads_the_server_delays_are_cut_at_the_deadline() {
     let outcome = tokio::time::timeout(LIMIT, client.cancel_and_wait(&target(&job(0)), wait))
         .await
         .unwrap();
-    assert!(started.elapsed() < BUDGET + GRACE, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < BUDGET + GRACE,
+        "{:?}",
+        started.elapsed()
+    );
     assert!(outcome.is_err(), "{outcome:?}");
 }
 
@@ -113,7 +134,11 @@ async fn a_cancel_the_server_never_answers_ends_at_the_deadline() {
         assert_eq!(reports.len(), n);
         for (target, report) in reports {
             let error = report.expect_err("no answer to the cancel");
-            assert_eq!(error.code(), Some(tonic::Code::DeadlineExceeded), "{target}: {error}");
+            assert_eq!(
+                error.code(),
+                Some(tonic::Code::DeadlineExceeded),
+                "{target}: {error}"
+            );
         }
     }
     let fake = stuck_fake(1, Some(never)).await;
@@ -122,7 +147,11 @@ async fn a_cancel_the_server_never_answers_ends_at_the_deadline() {
     let outcome = tokio::time::timeout(LIMIT, client.cancel_and_wait(&target(&job(0)), wait))
         .await
         .unwrap();
-    assert!(started.elapsed() < BUDGET + GRACE, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < BUDGET + GRACE,
+        "{:?}",
+        started.elapsed()
+    );
     let error = outcome.expect_err("no answer to the cancel");
     assert_eq!(error.code(), Some(tonic::Code::DeadlineExceeded), "{error}");
 }
