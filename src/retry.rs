@@ -470,6 +470,22 @@ mod tests {
         (result, starts.into_inner())
     }
 
+    /// [`run_recording`] within a caller's deadline.
+    async fn run_recording_within(
+        retrier: &Retrier,
+        deadline: Instant,
+        outcome: impl Fn(u32) -> Result<u32, Error>,
+    ) -> (Result<u32, Error>, Vec<Instant>) {
+        let starts = std::cell::RefCell::new(Vec::new());
+        let result = retrier
+            .run(Some(deadline), |n| {
+                starts.borrow_mut().push(Instant::now());
+                std::future::ready(outcome(n))
+            })
+            .await;
+        (result, starts.into_inner())
+    }
+
     fn gaps(starts: &[Instant]) -> Vec<Duration> {
         starts.windows(2).map(|w| w[1] - w[0]).collect()
     }
@@ -702,6 +718,57 @@ mod tests {
         assert!(
             succeeded * 100 >= calls * 99,
             "{succeeded} of {calls} calls succeeded"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_replaces_the_attempt_count_and_bounds_the_time() {
+        let retrier = seeded(RetryConfig::default().with_throttle_k(None), 11);
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let (result, starts) = run_recording_within(&retrier, deadline, |n| {
+            if n <= 20 { Err(unavailable()) } else { Ok(n) }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 21, "more than max_attempts (5)");
+        assert!(starts.iter().all(|&start| start <= deadline));
+        // A call that never succeeds ends by its deadline.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (result, starts) =
+            run_recording_within(&retrier, deadline, |_| Err(unavailable())).await;
+        assert!(
+            matches!(result, Err(Error::RetriesExhausted { .. })),
+            "{result:?}"
+        );
+        assert!(
+            starts.len() > 5 && Instant::now() <= deadline,
+            "{}",
+            starts.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budgeted_call_still_goes_through_the_throttle() {
+        let retrier = seeded(RetryConfig::default(), 12);
+        // A total outage the throttle has seen.
+        for _ in 0..100 {
+            run_recording(&retrier, |_| Err(unavailable()))
+                .await
+                .0
+                .unwrap_err();
+        }
+        // Within the throttle's window, so that the outage is still in view.
+        let budget = Duration::from_secs(50);
+        let (result, throttled) =
+            run_recording_within(&retrier, Instant::now() + budget, |_| Err(unavailable())).await;
+        result.unwrap_err();
+        let free = seeded(RetryConfig::default().with_throttle_k(None), 12);
+        let (_, unthrottled) =
+            run_recording_within(&free, Instant::now() + budget, |_| Err(unavailable())).await;
+        assert!(
+            throttled.len() <= 3 && unthrottled.len() >= 8,
+            "{} attempts throttled, {} not",
+            throttled.len(),
+            unthrottled.len()
         );
     }
 

@@ -327,3 +327,31 @@ impl Client {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_ends_at_a_repeated_token_or_past_the_page_limit() {
+        let mut guard = PageGuard::default();
+        guard.admit("a").unwrap();
+        guard.admit("b").unwrap();
+        let repeated = guard.admit("a").unwrap_err();
+        assert!(
+            matches!(repeated, Error::InvalidResponse { .. }),
+            "{repeated}"
+        );
+
+        let mut guard = PageGuard::default();
+        for page in 0..MAX_LIST_PAGES - 1 {
+            guard.admit(&page.to_string()).unwrap();
+        }
+        // The last page allowed ends with an empty token; one more page is one too many.
+        guard.admit("").unwrap();
+        assert!(matches!(
+            guard.admit("more"),
+            Err(Error::InvalidResponse { .. })
+        ));
+    }
+}

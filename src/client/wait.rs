@@ -290,7 +290,7 @@ fn fit_to_deadline(delay: Duration, remaining: Duration, min_gap: Duration) -> O
 /// A call that got no answer within the caller's budget.
 pub(crate) fn no_answer(what: &str, target: &Target, waited: Duration) -> Error {
     Error::from(tonic::Status::deadline_exceeded(format!(
-        "no answer to the {what} of {target} within the wait budget ({waited:.1?})"
+        "no answer to the {what} of {target} within {waited:.1?}"
     )))
 }
 
