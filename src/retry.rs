@@ -338,6 +338,7 @@ impl Retrier {
         // Forked on the first retry only: the common path (success at once) draws nothing.
         let mut backoff = None;
         let mut attempts = 0;
+        let mut previous: Option<Error> = None;
         loop {
             attempts += 1;
             let err = match attempt(attempts).await {
@@ -352,6 +353,13 @@ impl Retrier {
                 return Err(err);
             }
             self.record(false);
+            // An attempt the budget cut short says less than the failure before it.
+            let cut_by_budget = budget.is_some_and(|budget| Instant::now() >= budget)
+                && err.code() == Some(tonic::Code::DeadlineExceeded);
+            let err = match previous.take() {
+                Some(before) if cut_by_budget => before,
+                _ => err,
+            };
             let backoff = backoff
                 .get_or_insert_with(|| Backoff::with_rng(self.config.backoff, self.fork_rng()));
             match self.next_delay(attempts, deadline, budget.is_some(), backoff, &err) {
@@ -363,6 +371,7 @@ impl Retrier {
                         "retrying: {err}"
                     );
                     tokio::time::sleep(delay).await;
+                    previous = Some(err);
                 }
                 Err(why) => {
                     tracing::debug!(attempt = attempts, code = ?err.code(), "not retrying: {why}");

@@ -435,15 +435,18 @@ impl Client {
     }
 
     /// The states one round reads: a List per group big enough, a Get for every other target.
-    /// Each read is cut at its target's (a List: its group's earliest) deadline.
+    /// Each read is cut at its target's (a List: its group's earliest) deadline. Targets whose
+    /// deadline has come are left to their last read: a round landing on one target's
+    /// deadline must not cut its group's List at once.
     async fn read_states(
         &self,
         pending: &PendingSet,
         groups: &mut Groups,
         round: Round<'_>,
     ) -> Vec<(u64, Result<TargetStatus>)> {
+        let now = Instant::now();
         let mut by_group: HashMap<Group, Vec<u64>> = HashMap::new();
-        for (&key, p) in pending {
+        for (&key, p) in pending.iter().filter(|(_, p)| p.deadline > now) {
             by_group.entry(Group::of(&p.target)).or_default().push(key);
         }
         let mut seen = Vec::new();

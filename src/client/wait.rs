@@ -140,7 +140,11 @@ impl Client {
             deadline: Some(deadline),
         };
         let started = Instant::now();
-        match tokio::time::timeout_at(deadline, self.cancel_ack(target, bounds)).await {
+        // The retries stop at the deadline by themselves, with their own error; this only
+        // cuts what they do not bound (a rate limit's queue), a moment later so as not to
+        // race them.
+        let cut = deadline + Duration::from_millis(100);
+        match tokio::time::timeout_at(cut, self.cancel_ack(target, bounds)).await {
             Ok(ack) => ack,
             Err(_) => Err(no_answer("cancel", target, started.elapsed())),
         }
@@ -165,8 +169,8 @@ impl Client {
     }
 
     /// The report of a target whose wait ended still in progress: `StillRunning` with the last
-    /// state seen; if none was, one Get within [`WAIT_GRACE`] (and the attempt timeout) tells
-    /// it, else that read's error.
+    /// state seen; if none was, one Get (retried) within [`WAIT_GRACE`] tells it, else that
+    /// read's error ([`Error::WaitTimedOut`] if it went unanswered too).
     pub(crate) async fn wait_ended(
         &self,
         target: &Target,
@@ -187,8 +191,9 @@ impl Client {
             Ok(Ok(status)) => Ok(Outcome::StillRunning {
                 state: status.state,
             }),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(Error::WaitTimedOut {
+            // Unanswered in time, like every poll before it: the wait timed out, nothing seen.
+            Ok(Err(error)) if error.code() != Some(tonic::Code::DeadlineExceeded) => Err(error),
+            Ok(Err(_)) | Err(_) => Err(Error::WaitTimedOut {
                 target: target.to_string(),
                 waited,
                 last_state: None,
