@@ -23,7 +23,8 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// How long past its budget a wait may end: the time allowed for one last read (a Get) of a
 /// target whose state no poll has seen, so that it is reported as it is rather than as an
-/// error. Every other step (the cancel, each poll) is cut at the budget itself.
+/// error. The cancel's retries and each poll stop at the budget itself (a cancel stuck where
+/// retries cannot see it, e.g. queued by a rate limit, is cut half a grace after it).
 pub const WAIT_GRACE: Duration = Duration::from_secs(2);
 
 /// How long and how often to poll for an outcome.
@@ -141,9 +142,9 @@ impl Client {
         };
         let started = Instant::now();
         // The retries stop at the deadline by themselves, with their own error; this only
-        // cuts what they do not bound (a rate limit's queue), a moment later so as not to
-        // race them.
-        let cut = deadline + Duration::from_millis(100);
+        // cuts what they do not bound (a rate limit's queue), half the grace later so as not
+        // to race them on a loaded machine.
+        let cut = deadline + WAIT_GRACE / 2;
         match tokio::time::timeout_at(cut, self.cancel_ack(target, bounds)).await {
             Ok(ack) => ack,
             Err(_) => Err(no_answer("cancel", target, started.elapsed())),
