@@ -134,6 +134,14 @@ pub enum Error {
         #[source]
         last: Box<Error>,
     },
+    /// The server's answer breaks the protocol in a way retrying cannot fix: a List repeating
+    /// a page token it already sent, or paging beyond
+    /// [`MAX_LIST_PAGES`](crate::client::MAX_LIST_PAGES).
+    #[error("invalid response from the server: {reason}")]
+    InvalidResponse {
+        /// What was wrong with it.
+        reason: String,
+    },
     /// Waiting for a target to reach a terminal state ran out of time.
     #[error("timed out after {waited:.1?} waiting for {target}{}", last_state_suffix(last_state.as_ref()))]
     WaitTimedOut {
@@ -323,8 +331,15 @@ fn chain<'a>(
 /// A `Status` the client produced itself because the transport failed: a server's answer never
 /// carries a `source`, a local transport failure always does. tonic reports a request cut off
 /// by its connection closing (a server shutting down or restarting) as `CANCELLED` with hyper's
-/// "connection closed" as the source: that is a transport failure too, and safe to retry.
+/// "connection closed" as the source: that is a transport failure too, and safe to retry. An
+/// HTTP/2 error (a GOAWAY, a reset or garbled connection) comes as whatever code tonic maps its
+/// reason to, `INTERNAL` for a protocol error ("h2 protocol error"), with the `h2::Error` in
+/// the chain: the connection failed, not the call, so it is a transport failure whatever the
+/// code (every call this crate makes is idempotent, and a cancel's outcome is confirmed).
 fn is_transport_failure(status: &tonic::Status) -> bool {
+    if chain(status).skip(1).any(|e| e.is::<h2::Error>()) {
+        return true;
+    }
     matches!(
         status.code(),
         Code::Unavailable | Code::Unknown | Code::Cancelled
@@ -861,6 +876,30 @@ mod tests {
         let err = Error::from(status);
         assert!(matches!(err, Error::DeadlineExceeded(_)), "{err:?}");
         assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn http2_errors_of_a_torn_down_connection_are_retryable_connection_failures() {
+        // "h2 protocol error: ..." as tonic makes it: INTERNAL (or another code for other
+        // reasons) with the h2 error as its source.
+        for h2 in [
+            h2::Error::from(h2::Reason::PROTOCOL_ERROR),
+            h2::Error::from(h2::Reason::INTERNAL_ERROR),
+            h2::Error::from(h2::Reason::ENHANCE_YOUR_CALM),
+        ] {
+            let status = tonic::Status::from_error(Box::new(h2));
+            assert!(
+                status.message().starts_with("h2 protocol error"),
+                "{status:?}"
+            );
+            let err = Error::from_status_at(status, "https://127.0.0.1:9");
+            assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+            assert!(err.is_retryable(), "{err:?}");
+        }
+        // A server's own INTERNAL answer carries no source: still the server's answer.
+        let err = Error::from(tonic::Status::internal("boom"));
+        assert!(matches!(err, Error::Other(_)), "{err:?}");
+        assert!(!err.is_retryable());
     }
 
     #[test]

@@ -51,7 +51,12 @@
 //! # }
 //! ```
 //!
-//! Many targets at once, each reported exactly once:
+//! Many targets at once, each reported exactly once (a name given twice, twice). With a wait,
+//! each target's report comes within its budget plus [`client::WAIT_GRACE`] after its cancel
+//! was sent, memory stays bounded by the concurrency
+//! ([`client::PENDING_PER_SLOT`] pending confirmations per slot), and
+//! [`CancelMany::stop_on`] ends the run early (on Ctrl-C, say) while still reporting every
+//! cancel already sent:
 //! ```no_run
 //! # use vertex_cancel::{CancelMany, Client, Target, Wait};
 //! # use futures::StreamExt;

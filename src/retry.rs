@@ -316,21 +316,29 @@ impl Retrier {
     /// retryable, or the policy gives up.
     ///
     /// The total timeout bounds when an attempt may start, not how long one runs (that is the
-    /// channel's per-attempt timeout).
+    /// channel's per-attempt timeout). With a `budget` (a caller's wait deadline), the budget
+    /// replaces both the attempt count and the total timeout: retries go on until it is spent,
+    /// and a retry the throttle rejects is postponed by a backoff delay instead of abandoned,
+    /// so no request is sent that the throttle refused.
     ///
     /// # Errors
     /// A non-retryable error as it came; a retryable one as it came if only one attempt was
     /// made, else [`Error::RetriesExhausted`] wrapping the last.
-    pub(crate) async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, Error>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        budget: Option<Instant>,
+        mut attempt: F,
+    ) -> Result<T, Error>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let started = Instant::now();
-        let deadline = started.checked_add(self.config.total_timeout);
+        let deadline = budget.or_else(|| started.checked_add(self.config.total_timeout));
         // Forked on the first retry only: the common path (success at once) draws nothing.
         let mut backoff = None;
         let mut attempts = 0;
+        let mut previous: Option<Error> = None;
         loop {
             attempts += 1;
             let err = match attempt(attempts).await {
@@ -345,9 +353,16 @@ impl Retrier {
                 return Err(err);
             }
             self.record(false);
+            // An attempt the budget cut short says less than the failure before it.
+            let cut_by_budget = budget.is_some_and(|budget| Instant::now() >= budget)
+                && err.code() == Some(tonic::Code::DeadlineExceeded);
+            let err = match previous.take() {
+                Some(before) if cut_by_budget => before,
+                _ => err,
+            };
             let backoff = backoff
                 .get_or_insert_with(|| Backoff::with_rng(self.config.backoff, self.fork_rng()));
-            match self.next_delay(attempts, deadline, backoff, &err) {
+            match self.next_delay(attempts, deadline, budget.is_some(), backoff, &err) {
                 Ok(delay) => {
                     tracing::debug!(
                         attempt = attempts,
@@ -356,6 +371,7 @@ impl Retrier {
                         "retrying: {err}"
                     );
                     tokio::time::sleep(delay).await;
+                    previous = Some(err);
                 }
                 Err(why) => {
                     tracing::debug!(attempt = attempts, code = ?err.code(), "not retrying: {why}");
@@ -366,27 +382,38 @@ impl Retrier {
     }
 
     /// How long to wait before the next attempt, or why there is none.
+    /// `budgeted`: the deadline is a caller's budget, which replaces the attempt count, and a
+    /// throttled retry waits for the throttle to allow it while the budget lasts.
     fn next_delay(
         &self,
         attempts: u32,
         deadline: Option<Instant>,
+        budgeted: bool,
         backoff: &mut Backoff,
         err: &Error,
     ) -> Result<Duration, &'static str> {
-        if attempts >= self.config.max_attempts {
+        if !budgeted && attempts >= self.config.max_attempts {
             return Err("max attempts reached");
         }
-        let delay = backoff.next_delay(err.retry_delay());
-        let wake = Instant::now().checked_add(delay);
-        if deadline.is_some_and(|deadline| wake.is_none_or(|wake| wake > deadline)) {
-            return Err("the next attempt would start after the total timeout");
+        let mut delay = backoff.next_delay(err.retry_delay());
+        loop {
+            let wake = Instant::now().checked_add(delay);
+            if deadline.is_some_and(|deadline| wake.is_none_or(|wake| wake > deadline)) {
+                return Err("the next attempt would start after the deadline");
+            }
+            let allowed = self
+                .throttle
+                .as_ref()
+                .is_none_or(|throttle| throttle.allows_retry(backoff.draw()));
+            if allowed {
+                return Ok(delay);
+            }
+            if !budgeted {
+                return Err("throttled: too few recent attempts succeeded");
+            }
+            // Postponed, not sent: each refusal pushes the retry back by one more backoff.
+            delay = delay.saturating_add(backoff.next_delay(None));
         }
-        if let Some(throttle) = &self.throttle
-            && !throttle.allows_retry(backoff.draw())
-        {
-            return Err("throttled: too few recent attempts succeeded");
-        }
-        Ok(delay)
     }
 
     fn record(&self, accepted: bool) {
@@ -444,7 +471,23 @@ mod tests {
     ) -> (Result<u32, Error>, Vec<Instant>) {
         let starts = std::cell::RefCell::new(Vec::new());
         let result = retrier
-            .run(|n| {
+            .run(None, |n| {
+                starts.borrow_mut().push(Instant::now());
+                std::future::ready(outcome(n))
+            })
+            .await;
+        (result, starts.into_inner())
+    }
+
+    /// [`run_recording`] within a caller's deadline.
+    async fn run_recording_within(
+        retrier: &Retrier,
+        deadline: Instant,
+        outcome: impl Fn(u32) -> Result<u32, Error>,
+    ) -> (Result<u32, Error>, Vec<Instant>) {
+        let starts = std::cell::RefCell::new(Vec::new());
+        let result = retrier
+            .run(Some(deadline), |n| {
                 starts.borrow_mut().push(Instant::now());
                 std::future::ready(outcome(n))
             })
@@ -642,7 +685,7 @@ mod tests {
         let retrier = seeded(RetryConfig::default(), 8);
         let attempts = Cell::new(0u32);
         let call = || {
-            retrier.run(|_| {
+            retrier.run(None, |_| {
                 attempts.set(attempts.get() + 1);
                 std::future::ready(Err::<(), _>(unavailable()))
             })
@@ -674,7 +717,7 @@ mod tests {
         let mut succeeded = 0;
         for _ in 0..calls {
             let result = retrier
-                .run(|_| {
+                .run(None, |_| {
                     let fail = faults.borrow_mut().random_bool(0.3);
                     std::future::ready(if fail { Err(unavailable()) } else { Ok(()) })
                 })
@@ -684,6 +727,57 @@ mod tests {
         assert!(
             succeeded * 100 >= calls * 99,
             "{succeeded} of {calls} calls succeeded"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_replaces_the_attempt_count_and_bounds_the_time() {
+        let retrier = seeded(RetryConfig::default().with_throttle_k(None), 11);
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let (result, starts) = run_recording_within(&retrier, deadline, |n| {
+            if n <= 20 { Err(unavailable()) } else { Ok(n) }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 21, "more than max_attempts (5)");
+        assert!(starts.iter().all(|&start| start <= deadline));
+        // A call that never succeeds ends by its deadline.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (result, starts) =
+            run_recording_within(&retrier, deadline, |_| Err(unavailable())).await;
+        assert!(
+            matches!(result, Err(Error::RetriesExhausted { .. })),
+            "{result:?}"
+        );
+        assert!(
+            starts.len() > 5 && Instant::now() <= deadline,
+            "{}",
+            starts.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budgeted_call_still_goes_through_the_throttle() {
+        let retrier = seeded(RetryConfig::default(), 12);
+        // A total outage the throttle has seen.
+        for _ in 0..100 {
+            run_recording(&retrier, |_| Err(unavailable()))
+                .await
+                .0
+                .unwrap_err();
+        }
+        // Within the throttle's window, so that the outage is still in view.
+        let budget = Duration::from_secs(50);
+        let (result, throttled) =
+            run_recording_within(&retrier, Instant::now() + budget, |_| Err(unavailable())).await;
+        result.unwrap_err();
+        let free = seeded(RetryConfig::default().with_throttle_k(None), 12);
+        let (_, unthrottled) =
+            run_recording_within(&free, Instant::now() + budget, |_| Err(unavailable())).await;
+        assert!(
+            throttled.len() <= 3 && unthrottled.len() >= 8,
+            "{} attempts throttled, {} not",
+            throttled.len(),
+            unthrottled.len()
         );
     }
 

@@ -8,10 +8,12 @@
 //! minute, so this is what lets a bulk cancel with confirmation fit in it.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt, TryStreamExt, stream};
+use futures::future::{BoxFuture, Shared};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
@@ -25,8 +27,35 @@ use crate::wire::google::longrunning as lro;
 use super::builder::Client;
 use super::call::RegionLimiter;
 use super::kinds::Page;
-use super::targets::CancelAck;
-use super::wait::{Wait, deadline_after, is_missed_poll};
+use super::targets::{Bounds, CancelAck};
+use super::wait::{Wait, deadline_after, is_missed_poll, no_answer};
+
+/// With a wait, at most this many targets per unit of concurrency wait for confirmation at
+/// once (64 x concurrency in all); while that many do, `cancel_many` reads no further input,
+/// so its memory is bounded by the concurrency, not by the length of the input.
+pub const PENDING_PER_SLOT: usize = 64;
+
+/// Consecutive confirmation Lists of a group that may fail transiently (UNAVAILABLE, a
+/// timeout, ...) before the group is confirmed by Get instead.
+const MISSED_LISTS_BEFORE_GETS: u32 = 2;
+
+/// A caller's stop signal, shared by both stages (fired once, seen by every clone).
+#[derive(Clone)]
+struct StopSignal(Shared<BoxFuture<'static, ()>>);
+
+impl std::fmt::Debug for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopSignal")
+    }
+}
+
+/// Resolves when `stop` has fired; never without one.
+async fn stopped(stop: Option<&StopSignal>) {
+    match stop {
+        Some(stop) => stop.0.clone().await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Options of [`Client::cancel_many`].
 #[derive(Debug, Clone)]
@@ -36,6 +65,7 @@ pub struct CancelMany {
     wait: Option<Wait>,
     rate_per_region: Option<NonZeroU32>,
     list_threshold: usize,
+    stop: Option<StopSignal>,
 }
 
 impl Default for CancelMany {
@@ -45,6 +75,7 @@ impl Default for CancelMany {
             wait: None,
             rate_per_region: None,
             list_threshold: 3,
+            stop: None,
         }
     }
 }
@@ -57,6 +88,10 @@ impl CancelMany {
     }
 
     /// Also wait for each outcome (default: report [`Outcome::Requested`] once cancel is accepted).
+    ///
+    /// Each target's wait starts when its cancel is sent and ends within the budget plus
+    /// [`WAIT_GRACE`](super::WAIT_GRACE); its cancel (and the read-back of a refused one) is
+    /// retried while the budget lasts. See [`Wait`].
     pub fn wait(mut self, wait: Wait) -> Self {
         self.wait = Some(wait);
         self
@@ -72,6 +107,25 @@ impl CancelMany {
     pub fn list_threshold(mut self, targets: usize) -> Self {
         self.list_threshold = targets.max(1);
         self
+    }
+
+    /// Stops the run early when `signal` resolves (e.g. Ctrl-C: `tokio::signal::ctrl_c()`
+    /// mapped to `()`).
+    ///
+    /// Once it fires: no further target is read from the input and no further cancel is sent;
+    /// each cancel already sent is given at most one attempt timeout
+    /// ([`ClientBuilder::attempt_timeout`](super::ClientBuilder::attempt_timeout)) more to be
+    /// answered and is reported, [`Outcome::Requested`] if accepted (also a target that was
+    /// waiting for confirmation: its cancel was accepted, its outcome is not known), else its
+    /// error ([`Error::DeadlineExceeded`] if still unanswered); then the stream ends. Targets
+    /// never read from the input are not reported.
+    pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.stop = Some(StopSignal(signal.boxed().shared()));
+        self
+    }
+
+    fn max_pending(&self) -> usize {
+        self.concurrency.saturating_mul(PENDING_PER_SLOT)
     }
 }
 
@@ -112,10 +166,31 @@ impl Group {
 /// The pending targets, keyed by arrival so that a target given twice is reported twice.
 type PendingSet = HashMap<u64, Pending>;
 
+/// What the confirmation stage remembers about groups across rounds.
+#[derive(Default)]
+struct Groups {
+    /// Confirmed by Get: their List cannot work, or kept failing.
+    get_only: HashSet<Group>,
+    /// Consecutive transiently failed Lists.
+    misses: HashMap<Group, u32>,
+}
+
+impl Groups {
+    fn missed(&mut self, group: Group) {
+        let misses = self.misses.entry(group.clone()).or_default();
+        *misses += 1;
+        if *misses >= MISSED_LISTS_BEFORE_GETS {
+            tracing::debug!(?group, "confirmation lists keep failing: confirming by Get");
+            self.get_only.insert(group);
+        }
+    }
+}
+
 impl Client {
     /// Cancels every target of `targets` at bounded concurrency; each is reported exactly once
-    /// (a target given twice, twice), in no promised order. Dropping the stream stops the work:
-    /// no further cancel or poll is sent.
+    /// (a target given twice, twice, with the same true outcome), in no promised order.
+    /// Dropping the stream stops the work: no further cancel or poll is sent. See
+    /// [`CancelMany::stop_on`] to stop early and still hear about every cancel sent.
     pub fn cancel_many<S>(
         &self,
         targets: S,
@@ -155,14 +230,22 @@ impl Client {
     ) where
         S: Stream<Item = Target> + Send + 'static,
     {
-        let budget = options.wait.map(|w| w.budget()).unwrap_or_default();
-        let cancels = targets
+        let budget = options.wait.map(|w| w.budget());
+        let stop = options.stop.clone();
+        let input = match &stop {
+            Some(stop) => targets.take_until(stop.0.clone()).left_stream(),
+            None => targets.right_stream(),
+        };
+        let cancels = input
             .map(|target| {
                 let client = self.clone();
                 let limiter = limiter.clone();
+                let stop = stop.clone();
                 async move {
-                    let ack = client.cancel_ack(&target, limiter.as_deref()).await;
-                    (target, ack)
+                    let deadline = budget.map(deadline_after);
+                    let ack = client.cancel_one(&target, limiter.as_deref(), deadline);
+                    let ack = client.answered_after(ack, stop.as_ref(), &target).await;
+                    (target, deadline, ack)
                 }
             })
             .buffer_unordered(options.concurrency);
@@ -173,10 +256,11 @@ impl Client {
                 () = out.closed() => return, // the caller dropped the stream
                 next = cancels.next() => next,
             };
-            let Some((target, ack)) = next else { return };
-            let sent = match (ack, &confirm) {
-                (Ok(CancelAck::Started), Some(confirm)) => {
-                    let deadline = deadline_after(budget);
+            let Some((target, deadline, ack)) = next else {
+                return;
+            };
+            let sent = match (ack, &confirm, deadline) {
+                (Ok(CancelAck::Started), Some(confirm), Some(deadline)) => {
                     let pending = Pending {
                         target,
                         deadline,
@@ -184,10 +268,48 @@ impl Client {
                     };
                     confirm.send(pending).await.is_ok()
                 }
-                (ack, _) => out.send((target, report_ack(ack))).await.is_ok(),
+                (ack, _, _) => out.send((target, report_ack(ack))).await.is_ok(),
             };
             if !sent {
                 return;
+            }
+        }
+    }
+
+    /// One target's cancel: within its wait's deadline when there is one.
+    async fn cancel_one(
+        &self,
+        target: &Target,
+        limiter: Option<&RegionLimiter>,
+        deadline: Option<Instant>,
+    ) -> Result<CancelAck> {
+        match deadline {
+            Some(deadline) => self.cancel_within(target, limiter, deadline).await,
+            None => {
+                let bounds = Bounds {
+                    limiter,
+                    deadline: None,
+                };
+                self.cancel_ack(target, bounds).await
+            }
+        }
+    }
+
+    /// `call`'s answer, given at most one attempt timeout once `stop` has fired.
+    async fn answered_after<T>(
+        &self,
+        call: impl Future<Output = Result<T>>,
+        stop: Option<&StopSignal>,
+        target: &Target,
+    ) -> Result<T> {
+        let mut call = std::pin::pin!(call);
+        tokio::select! {
+            answer = &mut call => answer,
+            () = stopped(stop) => {
+                let grace = self.inner.attempt_timeout;
+                tokio::time::timeout(grace, call)
+                    .await
+                    .unwrap_or_else(|_| Err(no_answer("cancel", target, grace)))
             }
         }
     }
@@ -201,29 +323,54 @@ impl Client {
         limiter: Option<Arc<RegionLimiter>>,
     ) {
         let mut pending = PendingSet::new();
-        let mut get_only: HashSet<Group> = HashSet::new();
+        let mut groups = Groups::default();
         let mut arrivals = 0_u64;
         let mut intervals = wait.intervals();
         let mut next_round = Instant::now();
         let mut open = true;
+        let mut halted = false;
+        let max_pending = options.max_pending();
+        let stop = options.stop.as_ref();
         while open || !pending.is_empty() {
+            let room = halted || pending.len() < max_pending;
             tokio::select! {
                 biased;
                 () = out.closed() => return,
-                received = incoming.recv(), if open => match received {
+                () = stopped(stop), if !halted => {
+                    // Accepted, outcome unknown: reported as such, in arrival order.
+                    halted = true;
+                    let mut accepted: Vec<(u64, Pending)> = pending.drain().collect();
+                    accepted.sort_unstable_by_key(|(key, _)| *key);
+                    for (_, p) in accepted {
+                        if out.send((p.target, Ok(Outcome::Requested))).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                received = incoming.recv(), if open && room => match received {
+                    Some(p) if halted => {
+                        if out.send((p.target, Ok(Outcome::Requested))).await.is_err() {
+                            return;
+                        }
+                    }
                     Some(p) => {
                         if pending.is_empty() {
                             intervals = wait.intervals();
                             next_round = deadline_after(intervals.next().unwrap_or_default());
                         }
+                        // No first poll is scheduled past a deadline.
+                        next_round = next_round.min(p.deadline);
                         arrivals += 1;
                         pending.insert(arrivals, p);
                     }
                     None => open = false,
                 },
-                () = tokio::time::sleep_until(next_round), if !pending.is_empty() => {
+                () = tokio::time::sleep_until(next_round), if !pending.is_empty() && !halted => {
                     let round = Round { options: &options, limiter: limiter.as_ref(), wait: &wait };
-                    let reports = self.confirm_round(&mut pending, &mut get_only, round).await;
+                    let reports = tokio::select! {
+                        reports = self.confirm_round(&mut pending, &mut groups, round) => reports,
+                        () = stopped(stop) => continue,
+                    };
                     for report in reports {
                         if out.send(report).await.is_err() {
                             return;
@@ -237,54 +384,17 @@ impl Client {
         }
     }
 
-    /// One polling round over every pending target; returns the finished ones.
+    /// One polling round over every pending target; returns the finished ones, and those whose
+    /// wait ended. Nothing leaves `pending` before the round's last await, so a round dropped
+    /// half-way (the run stopped) loses no target.
     async fn confirm_round(
         &self,
         pending: &mut PendingSet,
-        get_only: &mut HashSet<Group>,
+        groups: &mut Groups,
         round: Round<'_>,
     ) -> Vec<Report> {
-        let mut groups: HashMap<Group, Vec<u64>> = HashMap::new();
-        for (&key, p) in pending.iter() {
-            groups.entry(Group::of(&p.target)).or_default().push(key);
-        }
-        let mut seen: Vec<(u64, std::result::Result<TargetStatus, Error>)> = Vec::new();
-        let mut singles = Vec::new();
-        for (group, keys) in groups {
-            if keys.len() < round.options.list_threshold || get_only.contains(&group) {
-                singles.extend(keys);
-                continue;
-            }
-            match self.list_terminal(&group, round.limiter).await {
-                // Matched by id: within a group only the id differs, and the server may spell
-                // the project differently (its number for the id the caller gave).
-                Ok(mut found) => seen.extend(keys.into_iter().filter_map(|key| {
-                    found
-                        .remove(pending[&key].target.id())
-                        .map(|status| (key, Ok(status)))
-                })),
-                Err(error) if is_missed_poll(&error) => {
-                    tracing::debug!(%error, "confirmation list missed");
-                }
-                Err(error) => {
-                    // A List that cannot work (e.g. no list permission) is not tried again.
-                    tracing::debug!(%error, "confirming this group by Get from now on");
-                    get_only.insert(group);
-                }
-            }
-        }
-        let limiter = round.limiter.map(|l| &**l);
-        let gets = stream::iter(singles)
-            .map(|key| {
-                let target = pending[&key].target.clone();
-                async move { (key, self.get_with(&target, limiter).await) }
-            })
-            .buffer_unordered(round.options.concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        seen.extend(gets);
-
-        let mut reports = Vec::new();
+        let seen = self.read_states(pending, groups, round).await;
+        let mut finished = Vec::new();
         for (key, status) in seen {
             let report = match status {
                 Ok(status) if status.state.is_terminal() => Some(Ok(status.outcome())),
@@ -297,33 +407,107 @@ impl Client {
                 Err(error) if is_missed_poll(&error) => None,
                 Err(error) => Some(Err(error)),
             };
-            if let Some(report) = report
-                && let Some(p) = pending.remove(&key)
-            {
-                reports.push((p.target, report));
+            if let Some(report) = report {
+                finished.push((key, report));
             }
         }
         let now = Instant::now();
-        let expired: Vec<u64> = pending
+        let done: HashSet<u64> = finished.iter().map(|(key, _)| *key).collect();
+        let expired: Vec<(u64, Target, Option<State>)> = pending
             .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(&key, _)| key)
+            .filter(|(key, p)| p.deadline <= now && !done.contains(key))
+            .map(|(&key, p)| (key, p.target.clone(), p.last))
             .collect();
-        for key in expired {
-            let Some(p) = pending.remove(&key) else {
+        let limiter = round.limiter.map(|l| &**l);
+        let waited = round.wait.budget();
+        let ended: Vec<(u64, Result<Outcome>)> = stream::iter(expired)
+            .map(|(key, target, last)| async move {
+                (key, self.wait_ended(&target, last, limiter, waited).await)
+            })
+            .buffer_unordered(round.options.concurrency)
+            .collect()
+            .await;
+        finished
+            .into_iter()
+            .chain(ended)
+            .filter_map(|(key, report)| pending.remove(&key).map(|p| (p.target, report)))
+            .collect()
+    }
+
+    /// The states one round reads: a List per group big enough, a Get for every other target.
+    /// Each read is cut at its target's (a List: its group's earliest) deadline. Targets whose
+    /// deadline has come are left to their last read: a round landing on one target's
+    /// deadline must not cut its group's List at once.
+    async fn read_states(
+        &self,
+        pending: &PendingSet,
+        groups: &mut Groups,
+        round: Round<'_>,
+    ) -> Vec<(u64, Result<TargetStatus>)> {
+        let now = Instant::now();
+        let mut by_group: HashMap<Group, Vec<u64>> = HashMap::new();
+        for (&key, p) in pending.iter().filter(|(_, p)| p.deadline > now) {
+            by_group.entry(Group::of(&p.target)).or_default().push(key);
+        }
+        let mut seen = Vec::new();
+        let mut singles = Vec::new();
+        for (group, keys) in by_group {
+            if keys.len() < round.options.list_threshold || groups.get_only.contains(&group) {
+                singles.extend(keys);
+                continue;
+            }
+            let Some(deadline) = keys.iter().map(|key| pending[key].deadline).min() else {
                 continue;
             };
-            let report = match p.last {
-                Some(state) => Ok(Outcome::StillRunning { state }),
-                None => Err(Error::WaitTimedOut {
-                    target: p.target.to_string(),
-                    waited: round.wait.budget(),
-                    last_state: None,
-                }),
-            };
-            reports.push((p.target, report));
+            let listed =
+                tokio::time::timeout_at(deadline, self.list_terminal(&group, round.limiter)).await;
+            match listed {
+                // Matched by id: within a group only the id differs, and the server may spell
+                // the project differently (its number for the id the caller gave). Every
+                // pending occurrence of an id gets the status.
+                Ok(Ok(found)) => {
+                    groups.misses.remove(&group);
+                    seen.extend(keys.into_iter().filter_map(|key| {
+                        let status = found.get(pending[&key].target.id())?;
+                        Some((key, Ok(status.clone())))
+                    }));
+                }
+                Ok(Err(error)) if is_missed_poll(&error) => {
+                    tracing::debug!(%error, "confirmation list missed");
+                    groups.missed(group);
+                }
+                Err(_) => groups.missed(group),
+                Ok(Err(error)) => {
+                    // A List that cannot work (no list permission, a server paging without
+                    // end) is not tried again.
+                    tracing::debug!(%error, "confirming this group by Get from now on");
+                    groups.get_only.insert(group);
+                }
+            }
         }
-        reports
+        let limiter = round.limiter.map(|l| &**l);
+        let gets = stream::iter(singles)
+            .map(|key| {
+                let p = &pending[&key];
+                let (target, deadline) = (p.target.clone(), p.deadline);
+                async move {
+                    let bounds = Bounds {
+                        limiter,
+                        deadline: None,
+                    };
+                    let read = tokio::time::timeout_at(deadline, self.get_with(&target, bounds));
+                    let started = Instant::now();
+                    let status = read
+                        .await
+                        .unwrap_or_else(|_| Err(no_answer("read", &target, started.elapsed())));
+                    (key, status)
+                }
+            })
+            .buffer_unordered(round.options.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        seen.extend(gets);
+        seen
     }
 
     /// The terminal members of a group, by id, from one filtered List.
@@ -367,7 +551,7 @@ impl Client {
         TargetStatus: From<Req::Item>,
     {
         let first = Req::first(group.parent.clone(), filter.to_owned());
-        self.list_from(group.service, &group.location, first, limiter)
+        self.list_from(group.service, &group.location, first, limiter, None)
             .map_ok(TargetStatus::from)
             .try_collect()
             .await

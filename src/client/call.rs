@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::time::Instant;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tracing::Instrument;
 
@@ -38,13 +39,16 @@ pub(crate) struct CallSite<'a> {
     pub(crate) param: &'static str,
     pub(crate) resource: &'a str,
     pub(crate) limiter: Option<&'a RegionLimiter>,
+    /// A caller's wait deadline: retries go on until it (not a fixed count), and no attempt
+    /// runs past it.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// Runs one attempt, recording it as OpenTelemetry's `rpc.client.duration` (milliseconds) with
 /// the method, status code and attempt number, when the `metrics` feature is on.
 #[cfg(feature = "metrics")]
 async fn measured<T>(rpc: &Rpc, attempt: u32, one: impl Future<Output = Result<T>>) -> Result<T> {
-    let started = tokio::time::Instant::now();
+    let started = Instant::now();
     let result = one.await;
     let code = result
         .as_ref()
@@ -116,7 +120,7 @@ impl Client {
             rpc.attempts = tracing::field::Empty,
             rpc.grpc.status_code = tracing::field::Empty,
         );
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
         let counter = AtomicU32::new(0);
         // Boxed: the retry/timeout/stub state is several KiB, and unboxed it would be copied
         // at every level of the caller's futures (measured: 7 KiB per cancel future, moved
@@ -124,7 +128,7 @@ impl Client {
         let result = Box::pin(
             self.inner
                 .retrier
-                .run(|attempt| {
+                .run(site.deadline, |attempt| {
                     counter.fetch_add(1, Ordering::Relaxed);
                     if let Some(shared) = attempts {
                         shared.fetch_add(1, Ordering::Relaxed);
@@ -165,8 +169,14 @@ impl Client {
         // by the refresh task's fetch timeout and fails as `Error::Auth`, not as a server that
         // did not answer.
         let request = self.request(message, routing).await?;
-        let timeout = self.inner.attempt_timeout;
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
+        let timeout = site
+            .deadline
+            .map_or(self.inner.attempt_timeout, |deadline| {
+                self.inner
+                    .attempt_timeout
+                    .min(deadline.saturating_duration_since(started))
+            });
         let one = async {
             send(route.channel.clone(), request)
                 .await

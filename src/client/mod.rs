@@ -19,7 +19,8 @@ mod wait;
 
 pub use crate::channel::{ChannelError, ChannelService, GrpcChannel};
 pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
-pub use bulk::CancelMany;
+pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;
 pub use raw::{AuthenticatedChannel, CallHeaders, routing_header};
-pub use wait::{MIN_POLL_INTERVAL, Wait};
+pub use targets::MAX_LIST_PAGES;
+pub use wait::{MIN_POLL_INTERVAL, WAIT_GRACE, Wait};

@@ -1,10 +1,12 @@
 //! Cancel, Get and List for each kind: thin typed wrappers over [`Client::call`], plus the
 //! generic forms over [`Target`].
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
+use tokio::time::Instant;
 
 use crate::error::{Error, Result, RpcError};
 use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Service, Target};
@@ -16,6 +18,33 @@ use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};
 use super::filter::check_filter;
 use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
+
+/// The most pages one List follows: 10,000 pages of up to 100 items is a million resources,
+/// far beyond any location's real history; a server paging further is looping.
+pub const MAX_LIST_PAGES: usize = 10_000;
+
+/// What keeps a List from following a misbehaving server forever: a page token seen before,
+/// or more than [`MAX_LIST_PAGES`] pages, ends it with [`Error::InvalidResponse`].
+#[derive(Default)]
+struct PageGuard {
+    pages: usize,
+    tokens: HashSet<String>,
+}
+
+impl PageGuard {
+    /// Counts a page answered with `token` (its next page token).
+    fn admit(&mut self, token: &str) -> Result<()> {
+        self.pages += 1;
+        let reason = if self.pages > MAX_LIST_PAGES {
+            format!("the server paged beyond {MAX_LIST_PAGES} pages")
+        } else if !token.is_empty() && !self.tokens.insert(token.to_owned()) {
+            "the server repeated a next_page_token it had already sent".to_owned()
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidResponse { reason })
+    }
+}
 
 /// What a cancel call found.
 #[derive(Debug)]
@@ -29,13 +58,22 @@ pub(crate) enum CancelAck {
     },
 }
 
-fn site<'a>(target: &'a Target, limiter: Option<&'a RegionLimiter>) -> CallSite<'a> {
+/// How a call of a bulk run or a wait is bounded: the run's rate limit and the caller's
+/// deadline (retries within it, not up to a fixed count).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Bounds<'a> {
+    pub(crate) limiter: Option<&'a RegionLimiter>,
+    pub(crate) deadline: Option<Instant>,
+}
+
+fn site<'a>(target: &'a Target, bounds: Bounds<'a>) -> CallSite<'a> {
     CallSite {
         service: target.service(),
         location: target.location(),
         param: "name",
         resource: target.relative_name(),
-        limiter,
+        limiter: bounds.limiter,
+        deadline: bounds.deadline,
     }
 }
 
@@ -47,7 +85,7 @@ impl Client {
     /// [`Error::AlreadyFinished`] (with the state read back) when the target was already terminal;
     /// the server variants of [`Error`]; [`Error::RetriesExhausted`] after retries.
     pub async fn cancel(&self, target: &Target) -> Result<()> {
-        match self.cancel_ack(target, None).await? {
+        match self.cancel_ack(target, Bounds::default()).await? {
             CancelAck::Started => Ok(()),
             CancelAck::AlreadyTerminal { rpc, status } => {
                 Err(Error::already_finished(rpc, status.map(|s| s.state)))
@@ -60,7 +98,7 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`] (e.g. [`Error::NotFound`]).
     pub async fn get(&self, target: &Target) -> Result<TargetStatus> {
-        self.get_with(target, None).await
+        self.get_with(target, Bounds::default()).await
     }
 
     /// Cancels a pipeline job (`PipelineService.CancelPipelineJob`). See [`cancel`](Self::cancel).
@@ -92,7 +130,7 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`].
     pub async fn get_pipeline_job(&self, name: &PipelineJobName) -> Result<aip::PipelineJob> {
-        self.get_kind::<PipelineJobs>(&Target::from(name.clone()), None)
+        self.get_kind::<PipelineJobs>(&Target::from(name.clone()), Bounds::default())
             .await
     }
 
@@ -101,7 +139,7 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`].
     pub async fn get_nas_job(&self, name: &NasJobName) -> Result<aip::NasJob> {
-        self.get_kind::<NasJobs>(&Target::from(name.clone()), None)
+        self.get_kind::<NasJobs>(&Target::from(name.clone()), Bounds::default())
             .await
     }
 
@@ -110,7 +148,7 @@ impl Client {
     /// # Errors
     /// The server variants of [`Error`].
     pub async fn get_operation(&self, name: &OperationName) -> Result<lro::Operation> {
-        self.get_kind::<Operations>(&Target::from(name.clone()), None)
+        self.get_kind::<Operations>(&Target::from(name.clone()), Bounds::default())
             .await
     }
 
@@ -157,7 +195,7 @@ impl Client {
             return stream::iter([Err(error)]).left_stream();
         }
         let first = Req::first(parent.to_string(), filter.unwrap_or_default().to_owned());
-        self.list_from(service, parent.location(), first, limiter)
+        self.list_from(service, parent.location(), first, limiter, None)
             .right_stream()
     }
 
@@ -168,10 +206,12 @@ impl Client {
         location: &str,
         first: Req,
         limiter: Option<Arc<RegionLimiter>>,
+        deadline: Option<Instant>,
     ) -> impl Stream<Item = Result<Req::Item>> + Send + 'static {
         let client = self.clone();
         let location: Arc<str> = location.into();
-        stream::try_unfold(Some(first), move |next| {
+        let start = (Some(first), PageGuard::default());
+        stream::try_unfold(start, move |(next, mut guard)| {
             let client = client.clone();
             let location = location.clone();
             let limiter = limiter.clone();
@@ -186,13 +226,18 @@ impl Client {
                     param: Req::PARAM,
                     resource: &resource,
                     limiter: limiter.as_deref(),
+                    deadline,
                 };
                 let response = client
                     .call(Req::RPC, site, request.clone(), None, Req::send)
                     .await?;
                 let (items, token) = Req::split(response);
+                guard.admit(&token)?;
                 let next = (!token.is_empty()).then(|| request.with_page_token(token));
-                Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+                Ok(Some((
+                    stream::iter(items.into_iter().map(Ok)),
+                    (next, guard),
+                )))
             }
         })
         .try_flatten()
@@ -205,20 +250,17 @@ impl Client {
     pub(crate) async fn cancel_ack(
         &self,
         target: &Target,
-        limiter: Option<&RegionLimiter>,
+        bounds: Bounds<'_>,
     ) -> Result<CancelAck> {
         let attempts = AtomicU32::new(0);
         let sent = match target {
             Target::PipelineJob(_) => {
-                self.cancel_kind::<PipelineJobs>(target, limiter, &attempts)
+                self.cancel_kind::<PipelineJobs>(target, bounds, &attempts)
                     .await
             }
-            Target::NasJob(_) => {
-                self.cancel_kind::<NasJobs>(target, limiter, &attempts)
-                    .await
-            }
+            Target::NasJob(_) => self.cancel_kind::<NasJobs>(target, bounds, &attempts).await,
             Target::Operation(_) => {
-                self.cancel_kind::<Operations>(target, limiter, &attempts)
+                self.cancel_kind::<Operations>(target, bounds, &attempts)
                     .await
             }
         };
@@ -227,7 +269,7 @@ impl Client {
             Err(Error::Other(rpc)) if rpc.code() == tonic::Code::FailedPrecondition => rpc,
             Err(error) => return Err(error),
         };
-        let status = self.get_with(target, limiter).await.ok();
+        let status = self.get_with(target, bounds).await.ok();
         let state = status.as_ref().map(|s| s.state);
         let retried = attempts.load(Ordering::Relaxed) > 1;
         match state {
@@ -244,19 +286,19 @@ impl Client {
     pub(crate) async fn get_with(
         &self,
         target: &Target,
-        limiter: Option<&RegionLimiter>,
+        bounds: Bounds<'_>,
     ) -> Result<TargetStatus> {
         match target {
             Target::PipelineJob(_) => self
-                .get_kind::<PipelineJobs>(target, limiter)
+                .get_kind::<PipelineJobs>(target, bounds)
                 .await
                 .map(Into::into),
             Target::NasJob(_) => self
-                .get_kind::<NasJobs>(target, limiter)
+                .get_kind::<NasJobs>(target, bounds)
                 .await
                 .map(Into::into),
             Target::Operation(_) => self
-                .get_kind::<Operations>(target, limiter)
+                .get_kind::<Operations>(target, bounds)
                 .await
                 .map(Into::into),
         }
@@ -265,13 +307,13 @@ impl Client {
     async fn cancel_kind<K: Kind>(
         &self,
         target: &Target,
-        limiter: Option<&RegionLimiter>,
+        bounds: Bounds<'_>,
         attempts: &AtomicU32,
     ) -> Result<()> {
         let name = target.relative_name().to_owned();
         self.call(
             K::CANCEL,
-            site(target, limiter),
+            site(target, bounds),
             name,
             Some(attempts),
             K::cancel,
@@ -279,13 +321,37 @@ impl Client {
         .await
     }
 
-    async fn get_kind<K: Kind>(
-        &self,
-        target: &Target,
-        limiter: Option<&RegionLimiter>,
-    ) -> Result<K::Resource> {
+    async fn get_kind<K: Kind>(&self, target: &Target, bounds: Bounds<'_>) -> Result<K::Resource> {
         let name = target.relative_name().to_owned();
-        self.call(K::GET, site(target, limiter), name, None, K::get)
+        self.call(K::GET, site(target, bounds), name, None, K::get)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_ends_at_a_repeated_token_or_past_the_page_limit() {
+        let mut guard = PageGuard::default();
+        guard.admit("a").unwrap();
+        guard.admit("b").unwrap();
+        let repeated = guard.admit("a").unwrap_err();
+        assert!(
+            matches!(repeated, Error::InvalidResponse { .. }),
+            "{repeated}"
+        );
+
+        let mut guard = PageGuard::default();
+        for page in 0..MAX_LIST_PAGES - 1 {
+            guard.admit(&page.to_string()).unwrap();
+        }
+        // The last page allowed ends with an empty token; one more page is one too many.
+        guard.admit("").unwrap();
+        assert!(matches!(
+            guard.admit("more"),
+            Err(Error::InvalidResponse { .. })
+        ));
     }
 }

@@ -15,12 +15,25 @@ use crate::name::Target;
 use crate::outcome::{Outcome, State, TargetStatus};
 
 use super::builder::Client;
-use super::targets::CancelAck;
+use super::call::RegionLimiter;
+use super::targets::{Bounds, CancelAck};
 
 /// The shortest delay between two polls of one target.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
+/// How long past its budget a wait may end: the time allowed for one last read (a Get) of a
+/// target whose state no poll has seen, so that it is reported as it is rather than as an
+/// error. The cancel's retries and each poll stop at the budget itself (a cancel stuck where
+/// retries cannot see it, e.g. queued by a rate limit, is cut half a grace after it).
+pub const WAIT_GRACE: Duration = Duration::from_secs(2);
+
 /// How long and how often to poll for an outcome.
+///
+/// A wait is a bound: `cancel_and_wait`, `wait_for_outcome` and `cancel_many` with a wait end
+/// (per target) within the budget plus [`WAIT_GRACE`] (2 s). The cancel is sent, and retried,
+/// within the budget; no poll is scheduled past it (a first interval longer than the budget
+/// is cut); a Get or List the server delays is cut at it; a target whose state no poll saw is
+/// read once more within the grace.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Wait {
     budget: Duration,
@@ -81,17 +94,21 @@ impl Wait {
 }
 
 impl Client {
-    /// Cancels `target` and polls until it is terminal or `wait` is spent.
+    /// Cancels `target` and polls until it is terminal or `wait` is spent; the cancel itself
+    /// (retried while the budget lasts) counts against the budget.
     ///
     /// A target that was already terminal is reported as its outcome (`Cancelled` or
-    /// `FinishedAnyway`), not as an error.
+    /// `FinishedAnyway`), not as an error; one still running when the budget is spent is
+    /// [`Outcome::StillRunning`].
     ///
     /// # Errors
-    /// Errors of the cancel itself, a permanent error while polling, or [`Error::WaitTimedOut`]
-    /// when no poll succeeded within the budget.
+    /// Errors of the cancel itself ([`Error::DeadlineExceeded`] if it got no answer within the
+    /// budget), a permanent error while polling, or the error of the last read when no state
+    /// could be read at all ([`Error::WaitTimedOut`] if that read went unanswered too).
     pub async fn cancel_and_wait(&self, target: &Target, wait: Wait) -> Result<Outcome> {
-        match self.cancel_ack(target, None).await? {
-            CancelAck::Started => self.wait_for_outcome(target, wait).await,
+        let deadline = deadline_after(wait.budget);
+        match self.cancel_within(target, None, deadline).await? {
+            CancelAck::Started => self.wait_until(target, wait, deadline).await,
             CancelAck::AlreadyTerminal {
                 status: Some(status),
                 ..
@@ -107,7 +124,34 @@ impl Client {
     /// # Errors
     /// As [`cancel_and_wait`](Self::cancel_and_wait), minus the cancel.
     pub async fn wait_for_outcome(&self, target: &Target, wait: Wait) -> Result<Outcome> {
-        let deadline = deadline_after(wait.budget);
+        self.wait_until(target, wait, deadline_after(wait.budget))
+            .await
+    }
+
+    /// Cancels `target`, retrying within `deadline`; a cancel unanswered by then is
+    /// [`Error::DeadlineExceeded`].
+    pub(crate) async fn cancel_within(
+        &self,
+        target: &Target,
+        limiter: Option<&RegionLimiter>,
+        deadline: Instant,
+    ) -> Result<CancelAck> {
+        let bounds = Bounds {
+            limiter,
+            deadline: Some(deadline),
+        };
+        let started = Instant::now();
+        // The retries stop at the deadline by themselves, with their own error; this only
+        // cuts what they do not bound (a rate limit's queue), half the grace later so as not
+        // to race them on a loaded machine.
+        let cut = deadline + WAIT_GRACE / 2;
+        match tokio::time::timeout_at(cut, self.cancel_ack(target, bounds)).await {
+            Ok(ack) => ack,
+            Err(_) => Err(no_answer("cancel", target, started.elapsed())),
+        }
+    }
+
+    async fn wait_until(&self, target: &Target, wait: Wait, deadline: Instant) -> Result<Outcome> {
         let mut last: Option<State> = None;
         for interval in wait.intervals() {
             let Some(status) = self
@@ -122,11 +166,37 @@ impl Client {
                 Err(missed) => tracing::debug!(error = %missed, %target, "poll missed"),
             }
         }
-        match last {
-            Some(state) => Ok(Outcome::StillRunning { state }),
-            None => Err(Error::WaitTimedOut {
+        self.wait_ended(target, last, None, wait.budget).await
+    }
+
+    /// The report of a target whose wait ended still in progress: `StillRunning` with the last
+    /// state seen; if none was, one Get (retried) within [`WAIT_GRACE`] tells it, else that
+    /// read's error ([`Error::WaitTimedOut`] if it went unanswered too).
+    pub(crate) async fn wait_ended(
+        &self,
+        target: &Target,
+        last: Option<State>,
+        limiter: Option<&RegionLimiter>,
+        waited: Duration,
+    ) -> Result<Outcome> {
+        if let Some(state) = last {
+            return Ok(Outcome::StillRunning { state });
+        }
+        let bounds = Bounds {
+            limiter,
+            deadline: Some(deadline_after(WAIT_GRACE)),
+        };
+        let read = tokio::time::timeout(WAIT_GRACE, self.get_with(target, bounds)).await;
+        match read {
+            Ok(Ok(status)) if status.state.is_terminal() => Ok(status.outcome()),
+            Ok(Ok(status)) => Ok(Outcome::StillRunning {
+                state: status.state,
+            }),
+            // Unanswered in time, like every poll before it: the wait timed out, nothing seen.
+            Ok(Err(error)) if error.code() != Some(tonic::Code::DeadlineExceeded) => Err(error),
+            Ok(Err(_)) | Err(_) => Err(Error::WaitTimedOut {
                 target: target.to_string(),
-                waited: wait.budget,
+                waited,
                 last_state: None,
             }),
         }
@@ -221,6 +291,13 @@ fn fit_to_deadline(delay: Duration, remaining: Duration, min_gap: Duration) -> O
     } else {
         None
     }
+}
+
+/// A call that got no answer within the caller's budget.
+pub(crate) fn no_answer(what: &str, target: &Target, waited: Duration) -> Error {
+    Error::from(tonic::Status::deadline_exceeded(format!(
+        "no answer to the {what} of {target} within {waited:.1?}"
+    )))
 }
 
 /// `now + d`, saturating far in the future rather than panicking on a huge budget.

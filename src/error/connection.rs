@@ -141,13 +141,27 @@ fn tls_failure(error: &rustls::Error) -> Option<ConnectionFailure> {
 }
 
 /// A TLS server drops a client that opens with the HTTP/2 preface, which the client sees as
-/// a broken pipe, a reset or an early end of file once the connection was up.
+/// a broken pipe, a reset or an early end of file once the connection was up; or it first
+/// answers with a TLS alert record, which the client's HTTP/2 layer reads as a garbled frame
+/// and fails with a protocol (or frame size) error of its own.
 fn plaintext_rejected(
     causes: &[&(dyn StdError + 'static)],
     plaintext: bool,
 ) -> Option<(ConnectionFailure, usize)> {
     if !plaintext || causes.iter().any(|c| c.is::<tonic::ConnectError>()) {
         return None;
+    }
+    let garbled = causes.iter().enumerate().find(|(_, c)| {
+        c.downcast_ref::<h2::Error>().is_some_and(|h2| {
+            !h2.is_remote()
+                && matches!(
+                    h2.reason(),
+                    Some(h2::Reason::PROTOCOL_ERROR | h2::Reason::FRAME_SIZE_ERROR)
+                )
+        })
+    });
+    if let Some((index, _)) = garbled {
+        return Some((ConnectionFailure::PlaintextRejected, index));
     }
     let (index, io) = causes
         .iter()
@@ -244,5 +258,15 @@ mod tests {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(classify_one(&refused, true), None);
         assert!(!ConnectionFailure::PlaintextRejected.is_permanent());
+    }
+
+    #[test]
+    fn a_garbled_http2_connection_hints_at_tls_only_for_http_endpoints() {
+        let garbled = h2::Error::from(h2::Reason::PROTOCOL_ERROR);
+        assert_eq!(
+            classify_one(&garbled, true),
+            Some(ConnectionFailure::PlaintextRejected)
+        );
+        assert_eq!(classify_one(&garbled, false), None);
     }
 }
