@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! The fake is as strict as Vertex AI: what Google refuses, the fake refuses, and the client and
 //! the fake agree on what a valid name is.
 

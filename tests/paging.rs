@@ -1,3 +1,4 @@
+#![cfg(feature = "raw-stubs")]
 //! A hostile server that answers every List page with the same `next_page_token`: paging ends
 //! with a typed error at once instead of looping, and a bulk cancel's confirmation of a group
 //! falls back to Gets instead of hanging.
