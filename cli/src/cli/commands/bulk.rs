@@ -4,15 +4,15 @@
 //! summary at the end. Rows are printed and counted, not kept, so a million names take no more
 //! memory than the cancels in flight.
 //!
-//! Ctrl-C drops the results stream, which is what stops `cancel_many` from starting more
-//! cancels; cancels already sent stay sent, and the targets reported so far are printed.
+//! Ctrl-C is `cancel_many`'s stop signal: no new cancel is started, and each cancel already sent
+//! is still reported (`requested`, or its error) once answered, within one attempt timeout.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use vertex_cancel::{CancelMany, Client, State, Target, Wait};
 
 use crate::cli::args::CancelRunArgs;
@@ -85,8 +85,8 @@ impl Ran {
         let text = self.tally.summary();
         if self.interrupted {
             format!(
-                "interrupted: {} of {} targets reported, no new cancels started (cancels already \
-                 sent may still take effect); {text}",
+                "interrupted: {} of {} targets reported, no new cancels started (every cancel \
+                 sent is reported above); {text}",
                 self.tally.reported(),
                 self.total
             )
@@ -124,16 +124,19 @@ pub(crate) async fn cancel_all(
             target
         });
     let progress = style.progress(total, "cancelling");
-    let results = client.cancel_many(targets, plan.options.clone());
+    let interrupt = interrupted().boxed().shared();
+    let options = plan.options.clone().stop_on(interrupt.clone());
+    let results = client.cancel_many(targets, options);
     let mut results = std::pin::pin!(results);
-    let mut interrupt = std::pin::pin!(interrupted());
+    let mut interrupt = std::pin::pin!(interrupt);
     let mut tally = Tally::default();
     let mut was_interrupted = false;
     loop {
-        // Biased: the signal is polled (so registered) before the first result is printed.
+        // Biased: the signal is polled (so registered) before the first result is printed. Once
+        // it fired, the stream itself ends after reporting the cancels already sent.
         let next = tokio::select! {
             biased;
-            () = &mut interrupt => { was_interrupted = true; None }
+            () = &mut interrupt, if !was_interrupted => { was_interrupted = true; continue }
             next = results.next() => next,
         };
         let Some((target, result)) = next else { break };
