@@ -215,6 +215,19 @@ impl TargetKind {
         self.info().describe
     }
 
+    /// The proto message name (`PipelineJob`, `Operation`, ...), as Google's messages use it:
+    /// the collection word, singular, capitalised.
+    pub(crate) fn message_name(self) -> String {
+        let singular = self
+            .collection()
+            .strip_suffix('s')
+            .unwrap_or(self.collection());
+        let mut chars = singular.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_uppercase().to_string() + chars.as_str()
+        })
+    }
+
     /// The job kind whose names end in `{collection}/{id}` (operations are not looked up here:
     /// they may nest).
     fn of_job_collection(collection: &str) -> Option<Self> {
