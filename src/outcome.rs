@@ -297,6 +297,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_batch_prediction_job_without_an_error_is_still_cancelled() {
+        let job = BatchPredictionJob {
+            state: JobState::Cancelled as i32,
+            error: None,
+            ..Default::default()
+        };
+        let status = TargetStatus::from(job);
+        assert_eq!(status.outcome(), Outcome::Cancelled { error: None });
+        let pipeline = TrainingPipeline {
+            state: PipelineState::Cancelling as i32,
+            ..Default::default()
+        };
+        assert_eq!(TargetStatus::from(pipeline).state, State::Cancelling);
+    }
+
+    #[test]
     fn paused_is_not_terminal() {
         assert!(!State::from(PipelineState::Paused).is_terminal());
         assert!(State::from(JobState::Expired).is_terminal());

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{TOKEN, calls_of, client, quick_wait, target};
 use futures::{StreamExt, TryStreamExt};
-use vertex_cancel::fake::{CancelOutcome, FakeHandle, FakeVertex, ResourceSpec};
+use vertex_cancel::fake::{CancelOutcome, FakeHandle, FakeVertex, FaultRule, ResourceSpec};
 use vertex_cancel::{
     BatchPredictionJobName, CancelMany, Client, CustomJobName, DataLabelingJobName, Error,
     HyperparameterTuningJobName, LocationName, Outcome, RawResource, State, Target, TargetKind,
@@ -407,4 +407,46 @@ async fn names_of<T>(
     name: impl Fn(T) -> String,
 ) -> Result<Vec<String>, Error> {
     stream.map_ok(name).try_collect().await
+}
+
+#[tokio::test]
+async fn faults_paging_and_the_call_log_cover_the_new_kinds() {
+    let tuning = name("tuningJobs", 1);
+    let mut builder = FakeVertex::builder()
+        .token(TOKEN)
+        .cancel_delay(Duration::from_millis(20))
+        .resource(
+            ResourceSpec::new(&tuning, State::Running).with_fault(
+                FaultRule::fail(tonic::Code::Unavailable)
+                    .on_methods(["CancelTuningJob"])
+                    .first(1),
+            ),
+        );
+    for id in 0..250 {
+        builder = builder.resource(ResourceSpec::new(name("customJobs", id), State::Running));
+    }
+    let fake = builder.start().await.unwrap();
+    let client = client(&fake).await;
+
+    let outcome = client
+        .cancel_and_wait(&target(&tuning), quick_wait(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert!(outcome.is_cancelled(), "{outcome:?}");
+    assert_eq!(fake.state_of(&tuning), Some(State::Cancelled));
+    let cancels = calls_of(&fake, "CancelTuningJob");
+    assert_eq!(cancels.len(), 2, "one UNAVAILABLE, then the retry");
+    assert_eq!(cancels[0].code, tonic::Code::Unavailable);
+    assert_eq!(cancels[1].target, tuning);
+    assert_eq!(
+        cancels[1].header("x-goog-request-params"),
+        Some(format!("name={}", tuning.replace('/', "%2F")).as_str())
+    );
+
+    let parent = LocationName::new("p", "us-central1").unwrap();
+    let all = listed_ids(&client, TargetKind::CustomJob, &parent, "")
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 250);
+    assert_eq!(calls_of(&fake, "ListCustomJobs").len(), 3);
 }
