@@ -1,5 +1,8 @@
-//! Typed resource names for what this crate cancels: pipeline jobs, NAS jobs and long-running
-//! operations, on Vertex AI or AutoML.
+//! Typed resource names for what this crate cancels: every kind of Vertex AI job
+//! ([`TargetKind`]: pipeline jobs, NAS jobs, custom, hyperparameter tuning, batch prediction, data
+//! labeling and tuning jobs, training pipelines) and long-running operations, on Vertex AI or
+//! AutoML. What differs between the job kinds (collection word, JSON word, id rule) is one row
+//! of a table; the typed names are generated from it.
 //!
 //! A name is validated once, when it is built or parsed, so nothing downstream (endpoint choice,
 //! routing headers, the wire) ever sees a malformed or hostile string: the location in particular
@@ -13,6 +16,10 @@
 //!
 //! let job: Target = "projects/p/locations/us-central1/pipelineJobs/123".parse()?;
 //! assert_eq!((job.kind(), job.location()), (TargetKind::PipelineJob, "us-central1"));
+//!
+//! let tuning: Target = "projects/p/locations/europe-west4/tuningJobs/42".parse()?;
+//! assert_eq!(tuning.kind().as_str(), "tuning-job");
+//! assert!("projects/p/locations/europe-west4/tuningJobs/x".parse::<Target>().is_err());
 //!
 //! let op: Target = "//automl.googleapis.com/projects/p/locations/eu/operations/9".parse()?;
 //! assert_eq!(op.service(), Service::AutoMl);
@@ -217,6 +224,7 @@ impl TargetKind {
 
     /// The proto message name (`PipelineJob`, `Operation`, ...), as Google's messages use it:
     /// the collection word, singular, capitalised.
+    #[cfg(any(feature = "fake", test))]
     pub(crate) fn message_name(self) -> String {
         let singular = self
             .collection()
@@ -1362,6 +1370,46 @@ mod tests {
         .map(ToString::to_string)
         .collect();
         assert_eq!(words, ["pipeline-job", "nas-job", "operation"]);
+    }
+
+    #[test]
+    fn every_kind_has_its_words_and_its_table_row() {
+        let words: Vec<&str> = TargetKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "pipeline-job",
+                "nas-job",
+                "operation",
+                "custom-job",
+                "hyperparameter-tuning-job",
+                "batch-prediction-job",
+                "data-labeling-job",
+                "training-pipeline",
+                "tuning-job"
+            ]
+        );
+        for (index, kind) in TargetKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, index, "ALL is in discriminant order");
+            if kind == TargetKind::Operation {
+                continue;
+            }
+            let name = format!("projects/p/locations/l/{}/123", kind.collection());
+            let target: Target = name.parse().unwrap();
+            assert_eq!(target.kind(), kind);
+            assert!(
+                kind.message_name()
+                    .starts_with(|c: char| c.is_ascii_uppercase())
+            );
+        }
+        assert_eq!(
+            TargetKind::TrainingPipeline.message_name(),
+            "TrainingPipeline"
+        );
+        assert_eq!(
+            TargetKind::HyperparameterTuningJob.message_name(),
+            "HyperparameterTuningJob"
+        );
     }
 
     fn segment() -> impl Strategy<Value = String> {
