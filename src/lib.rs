@@ -1,8 +1,10 @@
 //! Stop work on Google Cloud Vertex AI over gRPC, and learn what really happened.
 //!
 //! Cancellation on Google's side is asynchronous and best effort: a `Cancel*` call answering OK
-//! only means "cancellation started". This crate cancels pipeline jobs, NAS jobs and
-//! long-running operations (Vertex AI v1/v1beta1 and AutoML), then confirms the outcome: the
+//! only means "cancellation started". This crate cancels every kind of Vertex AI job (pipeline
+//! jobs, custom jobs, hyperparameter tuning jobs, batch prediction jobs, data labeling jobs,
+//! training pipelines, tuning jobs, NAS jobs; see [`TargetKind`]) and long-running operations
+//! (Vertex AI v1/v1beta1 and AutoML), then confirms the outcome: the
 //! work was [`Cancelled`](Outcome::Cancelled), [finished anyway](Outcome::FinishedAnyway), or is
 //! [still running](Outcome::StillRunning) when the wait budget is spent.
 //!
@@ -112,7 +114,9 @@ pub use client::{CancelMany, Client, ClientBuilder, Wait};
 pub use endpoint::{DEFAULT_UNIVERSE_DOMAIN, Endpoint, EndpointResolver};
 pub use error::{ConnectionFailure, Error, Result, RpcError};
 pub use name::{
+    BatchPredictionJobName, CustomJobName, DataLabelingJobName, HyperparameterTuningJobName,
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target, TargetKind,
+    TrainingPipelineName, TuningJobName,
 };
 pub use outcome::{Outcome, RawResource, State, TargetStatus};
 pub use retry::{BackoffConfig, RetryConfig};

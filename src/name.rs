@@ -1,5 +1,8 @@
-//! Typed resource names for what this crate cancels: pipeline jobs, NAS jobs and long-running
-//! operations, on Vertex AI or AutoML.
+//! Typed resource names for what this crate cancels: every kind of Vertex AI job
+//! ([`TargetKind`]: pipeline jobs, NAS jobs, custom, hyperparameter tuning, batch prediction, data
+//! labeling and tuning jobs, training pipelines) and long-running operations, on Vertex AI or
+//! AutoML. What differs between the job kinds (collection word, JSON word, id rule) is one row
+//! of a table; the typed names are generated from it.
 //!
 //! A name is validated once, when it is built or parsed, so nothing downstream (endpoint choice,
 //! routing headers, the wire) ever sees a malformed or hostile string: the location in particular
@@ -13,6 +16,10 @@
 //!
 //! let job: Target = "projects/p/locations/us-central1/pipelineJobs/123".parse()?;
 //! assert_eq!((job.kind(), job.location()), (TargetKind::PipelineJob, "us-central1"));
+//!
+//! let tuning: Target = "projects/p/locations/europe-west4/tuningJobs/42".parse()?;
+//! assert_eq!(tuning.kind().as_str(), "tuning-job");
+//! assert!("projects/p/locations/europe-west4/tuningJobs/x".parse::<Target>().is_err());
 //!
 //! let op: Target = "//automl.googleapis.com/projects/p/locations/eu/operations/9".parse()?;
 //! assert_eq!(op.service(), Service::AutoMl);
@@ -96,34 +103,145 @@ pub enum TargetKind {
     NasJob,
     /// A long-running operation (Vertex AI or AutoML).
     Operation,
+    /// A Vertex AI custom (training) job.
+    CustomJob,
+    /// A Vertex AI hyperparameter tuning job.
+    HyperparameterTuningJob,
+    /// A Vertex AI batch prediction job.
+    BatchPredictionJob,
+    /// A Vertex AI data labeling job.
+    DataLabelingJob,
+    /// A Vertex AI training pipeline (AutoML and custom training).
+    TrainingPipeline,
+    /// A Vertex AI generative-model tuning job (`GenAiTuningService`).
+    TuningJob,
 }
 
+/// How a kind's ids are checked beyond [`segment_problem`]; see [`id_problem`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IdRule {
+    /// No documented alphabet: the lenient segment rule alone.
+    Segment,
+    /// A pipeline job id: `a-z 0-9 -`.
+    PipelineJob,
+    /// Server-generated and numeric: `0-9`.
+    Numeric,
+}
+
+/// Everything that differs between the kinds' names, one row per kind in discriminant order.
+struct KindInfo {
+    word: &'static str,
+    collection: &'static str,
+    describe: &'static str,
+    id: IdRule,
+}
+
+const fn info(
+    word: &'static str,
+    collection: &'static str,
+    describe: &'static str,
+    id: IdRule,
+) -> KindInfo {
+    KindInfo {
+        word,
+        collection,
+        describe,
+        id,
+    }
+}
+
+const KIND_TABLE: [KindInfo; 9] = [
+    info(
+        "pipeline-job",
+        "pipelineJobs",
+        "pipeline job",
+        IdRule::PipelineJob,
+    ),
+    info("nas-job", "nasJobs", "NAS job", IdRule::Segment),
+    info("operation", "operations", "operation", IdRule::Segment),
+    info("custom-job", "customJobs", "custom job", IdRule::Numeric),
+    info(
+        "hyperparameter-tuning-job",
+        "hyperparameterTuningJobs",
+        "hyperparameter tuning job",
+        IdRule::Numeric,
+    ),
+    info(
+        "batch-prediction-job",
+        "batchPredictionJobs",
+        "batch prediction job",
+        IdRule::Numeric,
+    ),
+    info(
+        "data-labeling-job",
+        "dataLabelingJobs",
+        "data labeling job",
+        IdRule::Numeric,
+    ),
+    info(
+        "training-pipeline",
+        "trainingPipelines",
+        "training pipeline",
+        IdRule::Numeric,
+    ),
+    info("tuning-job", "tuningJobs", "tuning job", IdRule::Numeric),
+];
+
 impl TargetKind {
-    /// A stable machine-readable word: `pipeline-job`, `nas-job` or `operation`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::PipelineJob => "pipeline-job",
-            Self::NasJob => "nas-job",
-            Self::Operation => "operation",
-        }
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::PipelineJob,
+        Self::NasJob,
+        Self::Operation,
+        Self::CustomJob,
+        Self::HyperparameterTuningJob,
+        Self::BatchPredictionJob,
+        Self::DataLabelingJob,
+        Self::TrainingPipeline,
+        Self::TuningJob,
+    ];
+
+    const fn info(self) -> &'static KindInfo {
+        &KIND_TABLE[self as usize]
     }
 
-    /// The collection word in a name (`pipelineJobs`, `nasJobs`, `operations`).
-    const fn collection(self) -> &'static str {
-        match self {
-            Self::PipelineJob => "pipelineJobs",
-            Self::NasJob => "nasJobs",
-            Self::Operation => "operations",
-        }
+    /// A stable machine-readable word (the JSON `kind`): `pipeline-job`, `nas-job`,
+    /// `operation`, `custom-job`, `hyperparameter-tuning-job`, `batch-prediction-job`,
+    /// `data-labeling-job`, `training-pipeline` or `tuning-job`.
+    pub const fn as_str(self) -> &'static str {
+        self.info().word
+    }
+
+    /// The collection word in a name (`pipelineJobs`, `customJobs`, `operations`, ...).
+    pub const fn collection(self) -> &'static str {
+        self.info().collection
     }
 
     /// Prose for error messages.
     const fn describe(self) -> &'static str {
-        match self {
-            Self::PipelineJob => "pipeline job",
-            Self::NasJob => "NAS job",
-            Self::Operation => "operation",
-        }
+        self.info().describe
+    }
+
+    /// The proto message name (`PipelineJob`, `Operation`, ...), as Google's messages use it:
+    /// the collection word, singular, capitalised.
+    #[cfg(any(feature = "fake", test))]
+    pub(crate) fn message_name(self) -> String {
+        let singular = self
+            .collection()
+            .strip_suffix('s')
+            .unwrap_or(self.collection());
+        let mut chars = singular.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_uppercase().to_string() + chars.as_str()
+        })
+    }
+
+    /// The job kind whose names end in `{collection}/{id}` (operations are not looked up here:
+    /// they may nest).
+    fn of_job_collection(collection: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| *k != Self::Operation && k.collection() == collection)
     }
 }
 
@@ -418,16 +536,74 @@ macro_rules! typed_name {
     };
 }
 
-typed_name!(
+/// A typed name of a job kind, `projects/{project}/locations/{location}/{collection}/{id}`, with
+/// its constructor from parts.
+macro_rules! job_name {
+    ($(#[$meta:meta])* $ty:ident, $variant:ident) => {
+        typed_name!($(#[$meta])* $ty, $variant);
+
+        impl $ty {
+            #[doc = concat!("Builds the `", stringify!($variant), "` name from its parts.")]
+            ///
+            /// # Errors
+            /// [`Error::InvalidLocation`] for a bad location, [`Error::InvalidName`] for a bad
+            /// project or id.
+            pub fn new(project: &str, location: &str, id: &str) -> Result<Self> {
+                NameParts::build(TargetKind::$variant, project, location, id).map(Self)
+            }
+        }
+    };
+}
+
+job_name!(
     /// `projects/{project}/locations/{location}/pipelineJobs/{id}` on Vertex AI.
     PipelineJobName,
     PipelineJob
 );
 
-typed_name!(
+job_name!(
     /// `projects/{project}/locations/{location}/nasJobs/{id}` on Vertex AI.
     NasJobName,
     NasJob
+);
+
+job_name!(
+    /// `projects/{project}/locations/{location}/customJobs/{id}` on Vertex AI (numeric id).
+    CustomJobName,
+    CustomJob
+);
+
+job_name!(
+    /// `projects/{project}/locations/{location}/hyperparameterTuningJobs/{id}` on Vertex AI
+    /// (numeric id).
+    HyperparameterTuningJobName,
+    HyperparameterTuningJob
+);
+
+job_name!(
+    /// `projects/{project}/locations/{location}/batchPredictionJobs/{id}` on Vertex AI (numeric
+    /// id).
+    BatchPredictionJobName,
+    BatchPredictionJob
+);
+
+job_name!(
+    /// `projects/{project}/locations/{location}/dataLabelingJobs/{id}` on Vertex AI (numeric id).
+    DataLabelingJobName,
+    DataLabelingJob
+);
+
+job_name!(
+    /// `projects/{project}/locations/{location}/trainingPipelines/{id}` on Vertex AI (numeric
+    /// id).
+    TrainingPipelineName,
+    TrainingPipeline
+);
+
+job_name!(
+    /// `projects/{project}/locations/{location}/tuningJobs/{id}` on Vertex AI (numeric id).
+    TuningJobName,
+    TuningJob
 );
 
 typed_name!(
@@ -437,26 +613,6 @@ typed_name!(
     OperationName,
     Operation
 );
-
-impl PipelineJobName {
-    /// Builds `projects/{project}/locations/{location}/pipelineJobs/{id}`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidLocation`] for a bad location, [`Error::InvalidName`] for a bad project/id.
-    pub fn new(project: &str, location: &str, id: &str) -> Result<Self> {
-        NameParts::build(TargetKind::PipelineJob, project, location, id).map(Self)
-    }
-}
-
-impl NasJobName {
-    /// Builds `projects/{project}/locations/{location}/nasJobs/{id}`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidLocation`] for a bad location, [`Error::InvalidName`] for a bad project/id.
-    pub fn new(project: &str, location: &str, id: &str) -> Result<Self> {
-        NameParts::build(TargetKind::NasJob, project, location, id).map(Self)
-    }
-}
 
 impl OperationName {
     /// Builds the Vertex AI operation `projects/{project}/locations/{location}/operations/{id}`.
@@ -503,26 +659,51 @@ impl OperationName {
     }
 }
 
-/// Any work this crate can cancel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
+/// Declares [`Target`] over the typed names, with the one match from parts to variant.
+macro_rules! target {
+    ($($(#[$meta:meta])* $variant:ident($ty:ident)),+ $(,)?) => {
+        /// Any work this crate can cancel.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Target {
+            $($(#[$meta])* $variant($ty),)+
+        }
+
+        impl Target {
+            fn parts(&self) -> &NameParts {
+                match self {
+                    $(Self::$variant(name) => &name.0,)+
+                }
+            }
+
+            fn from_parts(parts: NameParts) -> Self {
+                match parts.kind {
+                    $(TargetKind::$variant => Self::$variant($ty(parts)),)+
+                }
+            }
+        }
+    };
+}
+
+target!(
     /// A Vertex AI pipeline job.
     PipelineJob(PipelineJobName),
     /// A Vertex AI NAS job.
     NasJob(NasJobName),
     /// A long-running operation, Vertex AI or AutoML.
     Operation(OperationName),
-}
-
-impl Target {
-    fn parts(&self) -> &NameParts {
-        match self {
-            Self::PipelineJob(name) => &name.0,
-            Self::NasJob(name) => &name.0,
-            Self::Operation(name) => &name.0,
-        }
-    }
-}
+    /// A Vertex AI custom job.
+    CustomJob(CustomJobName),
+    /// A Vertex AI hyperparameter tuning job.
+    HyperparameterTuningJob(HyperparameterTuningJobName),
+    /// A Vertex AI batch prediction job.
+    BatchPredictionJob(BatchPredictionJobName),
+    /// A Vertex AI data labeling job.
+    DataLabelingJob(DataLabelingJobName),
+    /// A Vertex AI training pipeline.
+    TrainingPipeline(TrainingPipelineName),
+    /// A Vertex AI tuning job.
+    TuningJob(TuningJobName),
+);
 
 name_accessors!(Target);
 
@@ -531,12 +712,7 @@ impl FromStr for Target {
 
     /// Parses a relative name (Vertex AI) or an AIP-122 full name of either service.
     fn from_str(input: &str) -> Result<Self> {
-        let parts = NameParts::parse(input)?;
-        Ok(match parts.kind {
-            TargetKind::PipelineJob => Self::PipelineJob(PipelineJobName(parts)),
-            TargetKind::NasJob => Self::NasJob(NasJobName(parts)),
-            TargetKind::Operation => Self::Operation(OperationName(parts)),
-        })
+        NameParts::parse(input).map(Self::from_parts)
     }
 }
 
@@ -619,19 +795,26 @@ pub(crate) fn segment_problem(segment: &str) -> Option<String> {
 /// `pipeline_job_id` as "less than 128 characters, and valid characters are `/[a-z][0-9]-/`",
 /// which server-generated (numeric or name-timestamp) ids also fit. Length is left to
 /// [`segment_problem`] (128 bytes), one more than the comment's bound: lenient where unsure.
-/// NAS job and operation ids have no documented alphabet beyond [`segment_problem`]'s.
+/// Custom, hyperparameter tuning, batch prediction, data labeling and tuning jobs and training
+/// pipelines cannot be given an id (their Create RPCs take none): the server generates a
+/// numeric one, so anything else is a typo or an injection. NAS job and operation ids have no
+/// documented alphabet beyond [`segment_problem`]'s.
 pub(crate) fn id_problem(kind: TargetKind, id: &str) -> Option<String> {
-    if kind != TargetKind::PipelineJob {
-        return None;
-    }
-    id.chars()
-        .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
-        .map(|c| {
-            format!(
-                "pipeline job id contains {}; a pipeline job id uses only `a-z 0-9 -`",
-                describe_char(c)
-            )
-        })
+    let (allowed, alphabet): (fn(char) -> bool, &str) = match kind.info().id {
+        IdRule::Segment => return None,
+        IdRule::PipelineJob => (
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+            "`a-z 0-9 -`",
+        ),
+        IdRule::Numeric => (|c| c.is_ascii_digit(), "digits (`0-9`)"),
+    };
+    id.chars().find(|&c| !allowed(c)).map(|c| {
+        format!(
+            "{what} id contains {}; a {what} id uses only {alphabet}",
+            describe_char(c),
+            what = kind.describe()
+        )
+    })
 }
 
 /// Why `word` cannot be a collection id, if it cannot: AIP-122 collection ids are
@@ -753,27 +936,36 @@ fn too_short(input: &str, count: usize) -> Error {
 
 /// Decides the kind from the segments after the location, or says why they name nothing.
 fn classify(rest: &[&str]) -> std::result::Result<TargetKind, String> {
-    const KNOWN: &str = "`pipelineJobs`, `nasJobs` or `operations`";
-    match rest {
-        [] => Err(format!(
-            "name stops at the location; expected {KNOWN} and an id after it"
+    let known = || {
+        let words: Vec<String> = TargetKind::ALL
+            .iter()
+            .map(|k| format!("`{}`", k.collection()))
+            .collect();
+        words.join(", ")
+    };
+    let kind_of = |word: &str| {
+        (word == TargetKind::Operation.collection())
+            .then_some(TargetKind::Operation)
+            .or_else(|| TargetKind::of_job_collection(word))
+    };
+    match (rest, rest.first().and_then(|word| kind_of(word))) {
+        ([], _) => Err(format!(
+            "name stops at the location; expected one of {} and an id after it",
+            known()
         )),
-        ["pipelineJobs", _] => Ok(TargetKind::PipelineJob),
-        ["nasJobs", _] => Ok(TargetKind::NasJob),
-        ["operations", _] => Ok(TargetKind::Operation),
-        [.., "operations", _] if rest.len().is_multiple_of(2) => {
+        ([_, _], Some(kind)) => Ok(kind),
+        ([.., "operations", _], _) if rest.len().is_multiple_of(2) => {
             check_nested_collections(&rest[..rest.len() - 2]).map(|()| TargetKind::Operation)
         }
-        [word @ ("pipelineJobs" | "nasJobs" | "operations")] => {
-            Err(format!("`{word}` has no id after it"))
-        }
-        [word @ ("pipelineJobs" | "nasJobs" | "operations"), ..] => Err(format!(
+        ([word], Some(_)) => Err(format!("`{word}` has no id after it")),
+        ([word, ..], Some(_)) => Err(format!(
             "unexpected segments after the `{word}` id; only an operation \
              (`.../operations/{{id}}`) may be nested under a resource"
         )),
-        [word, ..] => Err(format!(
-            "expected {KNOWN} after the location (or an operation nested under a resource: \
+        ([word, ..], None) => Err(format!(
+            "expected one of {} after the location (or an operation nested under a resource: \
              `.../{{collection}}/{{id}}/operations/{{id}}`), found `{}`",
+            known(),
             printable(word)
         )),
     }
@@ -895,7 +1087,7 @@ mod tests {
             ),
             (
                 "projects/p/locations/us-central1/pipelinejobs/x".into(),
-                "expected `pipelineJobs`, `nasJobs` or `operations`",
+                "expected one of `pipelineJobs`, `nasJobs`, `operations`, `customJobs`",
             ),
             (
                 format!("{JOB}/y"),
@@ -1178,6 +1370,46 @@ mod tests {
         .map(ToString::to_string)
         .collect();
         assert_eq!(words, ["pipeline-job", "nas-job", "operation"]);
+    }
+
+    #[test]
+    fn every_kind_has_its_words_and_its_table_row() {
+        let words: Vec<&str> = TargetKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "pipeline-job",
+                "nas-job",
+                "operation",
+                "custom-job",
+                "hyperparameter-tuning-job",
+                "batch-prediction-job",
+                "data-labeling-job",
+                "training-pipeline",
+                "tuning-job"
+            ]
+        );
+        for (index, kind) in TargetKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, index, "ALL is in discriminant order");
+            if kind == TargetKind::Operation {
+                continue;
+            }
+            let name = format!("projects/p/locations/l/{}/123", kind.collection());
+            let target: Target = name.parse().unwrap();
+            assert_eq!(target.kind(), kind);
+            assert!(
+                kind.message_name()
+                    .starts_with(|c: char| c.is_ascii_uppercase())
+            );
+        }
+        assert_eq!(
+            TargetKind::TrainingPipeline.message_name(),
+            "TrainingPipeline"
+        );
+        assert_eq!(
+            TargetKind::HyperparameterTuningJob.message_name(),
+            "HyperparameterTuningJob"
+        );
     }
 
     fn segment() -> impl Strategy<Value = String> {

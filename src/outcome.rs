@@ -1,19 +1,25 @@
-//! One view of "where is this work now" across pipeline jobs, NAS jobs and operations, and the
+//! One view of "where is this work now" across every kind of job and operations, and the
 //! outcome of a cancel once it is known.
 //!
-//! The three kinds report progress differently (`PipelineState`, `JobState`, an operation's
-//! `done` + `error`); callers deciding what to do next should not have to care which.
+//! The kinds report progress differently (`PipelineState` for pipeline jobs and training
+//! pipelines, `JobState` for every other job, an operation's `done` + `error`); callers deciding
+//! what to do next should not have to care which. A cancel stops the work, never undoes it: what
+//! a job already wrote (a batch prediction job's output files, a training job's checkpoints)
+//! stays written.
 
 use std::fmt;
 
-use crate::wire::google::cloud::aiplatform::v1::{JobState, NasJob, PipelineJob, PipelineState};
+use crate::wire::google::cloud::aiplatform::v1::{
+    BatchPredictionJob, CustomJob, DataLabelingJob, HyperparameterTuningJob, JobState, NasJob,
+    PipelineJob, PipelineState, TrainingPipeline, TuningJob,
+};
 use crate::wire::google::longrunning::{Operation, operation};
 pub use crate::wire::google::rpc::Status as RpcStatus;
 
 /// `google.rpc.Code.CANCELLED`: the error code Google sets on work that was cancelled.
 pub(crate) const CANCELLED_CODE: i32 = 1;
 
-/// The state of a pipeline job, NAS job or operation, as one enum.
+/// The state of any job or operation, as one enum (`JobState` and `PipelineState` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum State {
@@ -35,11 +41,12 @@ pub enum State {
     Failed,
     /// Paused; it can resume, so it is not terminal.
     Paused,
-    /// Expired (NAS jobs): terminal.
+    /// Expired (`JOB_STATE_EXPIRED`): terminal.
     Expired,
-    /// Being updated (NAS jobs).
+    /// Being updated (`JOB_STATE_UPDATING`); not terminal.
     Updating,
-    /// Some trials succeeded (NAS jobs): terminal.
+    /// Partly succeeded (`JOB_STATE_PARTIALLY_SUCCEEDED`, e.g. a batch prediction job some of
+    /// whose inputs failed): terminal.
     PartiallySucceeded,
 }
 
@@ -190,48 +197,61 @@ pub struct TargetStatus {
     pub raw: RawResource,
 }
 
-/// The message a Get or List returned, by kind.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum RawResource {
+/// Declares [`RawResource`] over the job messages and reads each into a [`TargetStatus`]: every
+/// job message has `name`, `state` (its kind's enum) and `error`.
+macro_rules! raw_resource {
+    ($($(#[$meta:meta])* $variant:ident($message:ident)),+ $(,)?) => {
+        /// The message a Get or List returned, by kind.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum RawResource {
+            $($(#[$meta])* $variant(Box<$message>),)+
+            /// A `google.longrunning.Operation`.
+            Operation(Box<Operation>),
+        }
+
+        impl RawResource {
+            /// The resource name the server reported.
+            pub fn name(&self) -> &str {
+                match self {
+                    $(Self::$variant(job) => &job.name,)+
+                    Self::Operation(op) => &op.name,
+                }
+            }
+        }
+
+        $(impl From<$message> for TargetStatus {
+            fn from(job: $message) -> Self {
+                Self {
+                    state: job.state().into(),
+                    error: job.error.clone(),
+                    raw: RawResource::$variant(Box::new(job)),
+                }
+            }
+        })+
+    };
+}
+
+raw_resource!(
     /// A `google.cloud.aiplatform.v1.PipelineJob`.
-    PipelineJob(Box<PipelineJob>),
+    PipelineJob(PipelineJob),
     /// A `google.cloud.aiplatform.v1.NasJob`.
-    NasJob(Box<NasJob>),
-    /// A `google.longrunning.Operation`.
-    Operation(Box<Operation>),
-}
-
-impl RawResource {
-    /// The resource name the server reported.
-    pub fn name(&self) -> &str {
-        match self {
-            Self::PipelineJob(job) => &job.name,
-            Self::NasJob(job) => &job.name,
-            Self::Operation(op) => &op.name,
-        }
-    }
-}
-
-impl From<PipelineJob> for TargetStatus {
-    fn from(job: PipelineJob) -> Self {
-        Self {
-            state: job.state().into(),
-            error: job.error.clone(),
-            raw: RawResource::PipelineJob(Box::new(job)),
-        }
-    }
-}
-
-impl From<NasJob> for TargetStatus {
-    fn from(job: NasJob) -> Self {
-        Self {
-            state: job.state().into(),
-            error: job.error.clone(),
-            raw: RawResource::NasJob(Box::new(job)),
-        }
-    }
-}
+    NasJob(NasJob),
+    /// A `google.cloud.aiplatform.v1.CustomJob`.
+    CustomJob(CustomJob),
+    /// A `google.cloud.aiplatform.v1.HyperparameterTuningJob`.
+    HyperparameterTuningJob(HyperparameterTuningJob),
+    /// A `google.cloud.aiplatform.v1.BatchPredictionJob`. One that is CANCELLED may carry no
+    /// `error`: it is still [`State::Cancelled`]. Cancelling stops the job, not its effects:
+    /// prediction files it already wrote stay written.
+    BatchPredictionJob(BatchPredictionJob),
+    /// A `google.cloud.aiplatform.v1.DataLabelingJob`.
+    DataLabelingJob(DataLabelingJob),
+    /// A `google.cloud.aiplatform.v1.TrainingPipeline`.
+    TrainingPipeline(TrainingPipeline),
+    /// A `google.cloud.aiplatform.v1.TuningJob`.
+    TuningJob(TuningJob),
+);
 
 impl From<Operation> for TargetStatus {
     fn from(op: Operation) -> Self {
@@ -274,6 +294,22 @@ mod tests {
             ..Default::default()
         }));
         assert_eq!(State::of_operation(&op), State::Failed);
+    }
+
+    #[test]
+    fn a_cancelled_batch_prediction_job_without_an_error_is_still_cancelled() {
+        let job = BatchPredictionJob {
+            state: JobState::Cancelled as i32,
+            error: None,
+            ..Default::default()
+        };
+        let status = TargetStatus::from(job);
+        assert_eq!(status.outcome(), Outcome::Cancelled { error: None });
+        let pipeline = TrainingPipeline {
+            state: PipelineState::Cancelling as i32,
+            ..Default::default()
+        };
+        assert_eq!(TargetStatus::from(pipeline).state, State::Cancelling);
     }
 
     #[test]

@@ -358,21 +358,24 @@ async fn every_error_carries_its_rpc_status_in_details_bin() {
 }
 
 #[tokio::test]
-async fn unserved_methods_are_unimplemented() {
+async fn batch_cancel_is_served_and_logged_under_its_parent() {
+    // Once answered UNIMPLEMENTED; the fake now serves it (tests/fake_kinds.rs has the rest).
     let fake = FakeVertex::builder().start().await.unwrap();
     let mut client = pipelines(&fake).await;
-    let err = client
+    let op = client
         .batch_cancel_pipeline_jobs(BatchCancelPipelineJobsRequest {
             parent: LOCATION.into(),
             names: vec![JOB.into()],
         })
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
-    assert_eq!(
-        RpcStatus::decode(err.details()).unwrap().code,
-        Code::Unimplemented as i32
-    );
+        .unwrap()
+        .into_inner();
+    assert!(op.done, "an unknown job fails the operation at once");
+    assert!(matches!(
+        op.result,
+        Some(vertex_cancel::proto::google::longrunning::operation::Result::Error(ref e))
+            if e.code == Code::NotFound as i32
+    ));
     assert_eq!(fake.calls()[0].rpc, "BatchCancelPipelineJobs");
     assert_eq!(fake.calls()[0].target, LOCATION);
 }

@@ -534,6 +534,54 @@ impl Client {
                 self.list_statuses::<lro::ListOperationsRequest>(group, "done=true", limiter)
                     .await?
             }
+            TargetKind::CustomJob => {
+                self.list_statuses::<aip::ListCustomJobsRequest>(
+                    group,
+                    TERMINAL_JOB_FILTER,
+                    limiter,
+                )
+                .await?
+            }
+            TargetKind::HyperparameterTuningJob => {
+                self.list_statuses::<aip::ListHyperparameterTuningJobsRequest>(
+                    group,
+                    TERMINAL_JOB_FILTER,
+                    limiter,
+                )
+                .await?
+            }
+            TargetKind::BatchPredictionJob => {
+                self.list_statuses::<aip::ListBatchPredictionJobsRequest>(
+                    group,
+                    TERMINAL_JOB_FILTER,
+                    limiter,
+                )
+                .await?
+            }
+            TargetKind::DataLabelingJob => {
+                self.list_statuses::<aip::ListDataLabelingJobsRequest>(
+                    group,
+                    TERMINAL_JOB_FILTER,
+                    limiter,
+                )
+                .await?
+            }
+            TargetKind::TrainingPipeline => {
+                self.list_statuses::<aip::ListTrainingPipelinesRequest>(
+                    group,
+                    TERMINAL_PIPELINE_FILTER,
+                    limiter,
+                )
+                .await?
+            }
+            TargetKind::TuningJob => {
+                self.list_statuses::<aip::ListTuningJobsRequest>(
+                    group,
+                    TERMINAL_JOB_FILTER,
+                    limiter,
+                )
+                .await?
+            }
         };
         Ok(statuses
             .into_iter()

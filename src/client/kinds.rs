@@ -1,6 +1,7 @@
 //! The per-kind glue between the one generic call path and the generated stubs: which RPC,
-//! which request message, which stub method. Nothing else differs between the kinds, so this is
-//! all a kind adds; the logic lives once in `targets`, `wait` and `bulk`.
+//! which request message, which stub method, and (in [`with_kind`]) which glue a
+//! [`TargetKind`](crate::TargetKind) value selects. Nothing else differs between the kinds, so
+//! this is all a kind adds; the logic lives once in `targets`, `wait` and `bulk`.
 
 use futures::future::BoxFuture;
 
@@ -8,6 +9,7 @@ use crate::channel::GrpcChannel;
 use crate::outcome::TargetStatus;
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
+use aip::gen_ai_tuning_service_client::GenAiTuningServiceClient;
 use aip::job_service_client::JobServiceClient;
 use aip::pipeline_service_client::PipelineServiceClient;
 use lro::operations_client::OperationsClient;
@@ -68,11 +70,30 @@ macro_rules! rpcs {
 rpcs!("google.cloud.aiplatform.v1.PipelineService":
     CANCEL_PIPELINE_JOB = "CancelPipelineJob",
     GET_PIPELINE_JOB = "GetPipelineJob",
-    LIST_PIPELINE_JOBS = "ListPipelineJobs");
+    LIST_PIPELINE_JOBS = "ListPipelineJobs",
+    CANCEL_TRAINING_PIPELINE = "CancelTrainingPipeline",
+    GET_TRAINING_PIPELINE = "GetTrainingPipeline",
+    LIST_TRAINING_PIPELINES = "ListTrainingPipelines");
 rpcs!("google.cloud.aiplatform.v1.JobService":
     CANCEL_NAS_JOB = "CancelNasJob",
     GET_NAS_JOB = "GetNasJob",
-    LIST_NAS_JOBS = "ListNasJobs");
+    LIST_NAS_JOBS = "ListNasJobs",
+    CANCEL_CUSTOM_JOB = "CancelCustomJob",
+    GET_CUSTOM_JOB = "GetCustomJob",
+    LIST_CUSTOM_JOBS = "ListCustomJobs",
+    CANCEL_HYPERPARAMETER_TUNING_JOB = "CancelHyperparameterTuningJob",
+    GET_HYPERPARAMETER_TUNING_JOB = "GetHyperparameterTuningJob",
+    LIST_HYPERPARAMETER_TUNING_JOBS = "ListHyperparameterTuningJobs",
+    CANCEL_BATCH_PREDICTION_JOB = "CancelBatchPredictionJob",
+    GET_BATCH_PREDICTION_JOB = "GetBatchPredictionJob",
+    LIST_BATCH_PREDICTION_JOBS = "ListBatchPredictionJobs",
+    CANCEL_DATA_LABELING_JOB = "CancelDataLabelingJob",
+    GET_DATA_LABELING_JOB = "GetDataLabelingJob",
+    LIST_DATA_LABELING_JOBS = "ListDataLabelingJobs");
+rpcs!("google.cloud.aiplatform.v1.GenAiTuningService":
+    CANCEL_TUNING_JOB = "CancelTuningJob",
+    GET_TUNING_JOB = "GetTuningJob",
+    LIST_TUNING_JOBS = "ListTuningJobs");
 rpcs!("google.longrunning.Operations":
     CANCEL_OPERATION = "CancelOperation",
     GET_OPERATION = "GetOperation",
@@ -155,7 +176,19 @@ from_name!(
     aip::CancelNasJobRequest,
     aip::GetNasJobRequest,
     lro::CancelOperationRequest,
-    lro::GetOperationRequest
+    lro::GetOperationRequest,
+    aip::CancelCustomJobRequest,
+    aip::GetCustomJobRequest,
+    aip::CancelHyperparameterTuningJobRequest,
+    aip::GetHyperparameterTuningJobRequest,
+    aip::CancelBatchPredictionJobRequest,
+    aip::GetBatchPredictionJobRequest,
+    aip::CancelDataLabelingJobRequest,
+    aip::GetDataLabelingJobRequest,
+    aip::CancelTrainingPipelineRequest,
+    aip::GetTrainingPipelineRequest,
+    aip::CancelTuningJobRequest,
+    aip::GetTuningJobRequest
 );
 
 kind!(PipelineJobs: PipelineServiceClient, aip::PipelineJob,
@@ -173,3 +206,83 @@ kind!(Operations: OperationsClient, lro::Operation,
     get GET_OPERATION lro::GetOperationRequest => get_operation,
     list LIST_OPERATIONS lro::ListOperationsRequest => list_operations -> lro::ListOperationsResponse,
     name, operations);
+kind!(CustomJobs: JobServiceClient, aip::CustomJob,
+    cancel CANCEL_CUSTOM_JOB aip::CancelCustomJobRequest => cancel_custom_job,
+    get GET_CUSTOM_JOB aip::GetCustomJobRequest => get_custom_job,
+    list LIST_CUSTOM_JOBS aip::ListCustomJobsRequest => list_custom_jobs -> aip::ListCustomJobsResponse,
+    parent, custom_jobs);
+kind!(HyperparameterTuningJobs: JobServiceClient, aip::HyperparameterTuningJob,
+    cancel CANCEL_HYPERPARAMETER_TUNING_JOB aip::CancelHyperparameterTuningJobRequest => cancel_hyperparameter_tuning_job,
+    get GET_HYPERPARAMETER_TUNING_JOB aip::GetHyperparameterTuningJobRequest => get_hyperparameter_tuning_job,
+    list LIST_HYPERPARAMETER_TUNING_JOBS aip::ListHyperparameterTuningJobsRequest => list_hyperparameter_tuning_jobs -> aip::ListHyperparameterTuningJobsResponse,
+    parent, hyperparameter_tuning_jobs);
+kind!(BatchPredictionJobs: JobServiceClient, aip::BatchPredictionJob,
+    cancel CANCEL_BATCH_PREDICTION_JOB aip::CancelBatchPredictionJobRequest => cancel_batch_prediction_job,
+    get GET_BATCH_PREDICTION_JOB aip::GetBatchPredictionJobRequest => get_batch_prediction_job,
+    list LIST_BATCH_PREDICTION_JOBS aip::ListBatchPredictionJobsRequest => list_batch_prediction_jobs -> aip::ListBatchPredictionJobsResponse,
+    parent, batch_prediction_jobs);
+kind!(DataLabelingJobs: JobServiceClient, aip::DataLabelingJob,
+    cancel CANCEL_DATA_LABELING_JOB aip::CancelDataLabelingJobRequest => cancel_data_labeling_job,
+    get GET_DATA_LABELING_JOB aip::GetDataLabelingJobRequest => get_data_labeling_job,
+    list LIST_DATA_LABELING_JOBS aip::ListDataLabelingJobsRequest => list_data_labeling_jobs -> aip::ListDataLabelingJobsResponse,
+    parent, data_labeling_jobs);
+kind!(TrainingPipelines: PipelineServiceClient, aip::TrainingPipeline,
+    cancel CANCEL_TRAINING_PIPELINE aip::CancelTrainingPipelineRequest => cancel_training_pipeline,
+    get GET_TRAINING_PIPELINE aip::GetTrainingPipelineRequest => get_training_pipeline,
+    list LIST_TRAINING_PIPELINES aip::ListTrainingPipelinesRequest => list_training_pipelines -> aip::ListTrainingPipelinesResponse,
+    parent, training_pipelines);
+kind!(TuningJobs: GenAiTuningServiceClient, aip::TuningJob,
+    cancel CANCEL_TUNING_JOB aip::CancelTuningJobRequest => cancel_tuning_job,
+    get GET_TUNING_JOB aip::GetTuningJobRequest => get_tuning_job,
+    list LIST_TUNING_JOBS aip::ListTuningJobsRequest => list_tuning_jobs -> aip::ListTuningJobsResponse,
+    parent, tuning_jobs);
+
+/// Runs `$body` with `$k` standing for the [`Kind`] glue of `$kind` (a [`TargetKind`]): the one
+/// place the generic path turns a kind value into its types.
+///
+/// [`TargetKind`]: crate::TargetKind
+macro_rules! with_kind {
+    ($kind:expr, $k:ident => $body:expr) => {{
+        use $crate::TargetKind as T;
+        use $crate::client::kinds as g;
+        match $kind {
+            T::PipelineJob => {
+                type $k = g::PipelineJobs;
+                $body
+            }
+            T::NasJob => {
+                type $k = g::NasJobs;
+                $body
+            }
+            T::Operation => {
+                type $k = g::Operations;
+                $body
+            }
+            T::CustomJob => {
+                type $k = g::CustomJobs;
+                $body
+            }
+            T::HyperparameterTuningJob => {
+                type $k = g::HyperparameterTuningJobs;
+                $body
+            }
+            T::BatchPredictionJob => {
+                type $k = g::BatchPredictionJobs;
+                $body
+            }
+            T::DataLabelingJob => {
+                type $k = g::DataLabelingJobs;
+                $body
+            }
+            T::TrainingPipeline => {
+                type $k = g::TrainingPipelines;
+                $body
+            }
+            T::TuningJob => {
+                type $k = g::TuningJobs;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_kind;

@@ -9,7 +9,11 @@ use futures::{Stream, StreamExt, TryStreamExt, stream};
 use tokio::time::Instant;
 
 use crate::error::{Error, Result, RpcError};
-use crate::name::{LocationName, NasJobName, OperationName, PipelineJobName, Service, Target};
+use crate::name::{
+    BatchPredictionJobName, CustomJobName, DataLabelingJobName, HyperparameterTuningJobName,
+    LocationName, NasJobName, OperationName, PipelineJobName, Service, Target,
+    TrainingPipelineName, TuningJobName,
+};
 use crate::outcome::{State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
@@ -17,7 +21,10 @@ use crate::wire::google::longrunning as lro;
 use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};
 use super::filter::check_filter;
-use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
+use super::kinds::{
+    BatchPredictionJobs, CustomJobs, DataLabelingJobs, HyperparameterTuningJobs, Kind, NasJobs,
+    Operations, Page, PipelineJobs, TrainingPipelines, TuningJobs, with_kind,
+};
 
 /// The most pages one List follows: 10,000 pages of up to 100 items is a million resources,
 /// far beyond any location's real history; a server paging further is looping.
@@ -101,46 +108,12 @@ impl Client {
         self.get_with(target, Bounds::default()).await
     }
 
-    /// Cancels a pipeline job (`PipelineService.CancelPipelineJob`). See [`cancel`](Self::cancel).
-    ///
-    /// # Errors
-    /// As [`cancel`](Self::cancel).
-    pub async fn cancel_pipeline_job(&self, name: &PipelineJobName) -> Result<()> {
-        self.cancel(&Target::from(name.clone())).await
-    }
-
-    /// Cancels a NAS job (`JobService.CancelNasJob`). See [`cancel`](Self::cancel).
-    ///
-    /// # Errors
-    /// As [`cancel`](Self::cancel).
-    pub async fn cancel_nas_job(&self, name: &NasJobName) -> Result<()> {
-        self.cancel(&Target::from(name.clone())).await
-    }
-
     /// Cancels a long-running operation (`Operations.CancelOperation`) on its service.
     ///
     /// # Errors
     /// As [`cancel`](Self::cancel); a service that cannot cancel answers [`Error::Unimplemented`].
     pub async fn cancel_operation(&self, name: &OperationName) -> Result<()> {
         self.cancel(&Target::from(name.clone())).await
-    }
-
-    /// Reads a pipeline job.
-    ///
-    /// # Errors
-    /// The server variants of [`Error`].
-    pub async fn get_pipeline_job(&self, name: &PipelineJobName) -> Result<aip::PipelineJob> {
-        self.get_kind::<PipelineJobs>(&Target::from(name.clone()), Bounds::default())
-            .await
-    }
-
-    /// Reads a NAS job.
-    ///
-    /// # Errors
-    /// The server variants of [`Error`].
-    pub async fn get_nas_job(&self, name: &NasJobName) -> Result<aip::NasJob> {
-        self.get_kind::<NasJobs>(&Target::from(name.clone()), Bounds::default())
-            .await
     }
 
     /// Reads an operation.
@@ -152,27 +125,6 @@ impl Client {
             .await
     }
 
-    /// Pipeline jobs under `parent`, following page tokens. `filter` uses Google's List syntax,
-    /// e.g. `state="PIPELINE_STATE_RUNNING"`; one that cannot be well formed (control
-    /// characters, unbalanced quotes, over [`MAX_FILTER_LEN`](super::MAX_FILTER_LEN) bytes) is
-    /// the stream's only item, [`Error::InvalidFilter`], and nothing is sent.
-    pub fn list_pipeline_jobs(
-        &self,
-        parent: &LocationName,
-        filter: Option<&str>,
-    ) -> impl Stream<Item = Result<aip::PipelineJob>> + Send + 'static {
-        self.list::<aip::ListPipelineJobsRequest>(Service::VertexAi, parent, filter, None)
-    }
-
-    /// NAS jobs under `parent`, following page tokens.
-    pub fn list_nas_jobs(
-        &self,
-        parent: &LocationName,
-        filter: Option<&str>,
-    ) -> impl Stream<Item = Result<aip::NasJob>> + Send + 'static {
-        self.list::<aip::ListNasJobsRequest>(Service::VertexAi, parent, filter, None)
-    }
-
     /// Operations under `parent` on `service`, following page tokens (`filter`: e.g. `done=true`).
     pub fn list_operations(
         &self,
@@ -182,7 +134,6 @@ impl Client {
     ) -> impl Stream<Item = Result<lro::Operation>> + Send + 'static {
         self.list::<lro::ListOperationsRequest>(service, parent, filter, None)
     }
-
     /// The generic List: one page per call, page tokens followed until the last page.
     pub(crate) fn list<Req: Page>(
         &self,
@@ -253,17 +204,9 @@ impl Client {
         bounds: Bounds<'_>,
     ) -> Result<CancelAck> {
         let attempts = AtomicU32::new(0);
-        let sent = match target {
-            Target::PipelineJob(_) => {
-                self.cancel_kind::<PipelineJobs>(target, bounds, &attempts)
-                    .await
-            }
-            Target::NasJob(_) => self.cancel_kind::<NasJobs>(target, bounds, &attempts).await,
-            Target::Operation(_) => {
-                self.cancel_kind::<Operations>(target, bounds, &attempts)
-                    .await
-            }
-        };
+        let sent = with_kind!(target.kind(), K => {
+            self.cancel_kind::<K>(target, bounds, &attempts).await
+        });
         let rpc = match sent {
             Ok(()) => return Ok(CancelAck::Started),
             Err(Error::Other(rpc)) if rpc.code() == tonic::Code::FailedPrecondition => rpc,
@@ -288,20 +231,9 @@ impl Client {
         target: &Target,
         bounds: Bounds<'_>,
     ) -> Result<TargetStatus> {
-        match target {
-            Target::PipelineJob(_) => self
-                .get_kind::<PipelineJobs>(target, bounds)
-                .await
-                .map(Into::into),
-            Target::NasJob(_) => self
-                .get_kind::<NasJobs>(target, bounds)
-                .await
-                .map(Into::into),
-            Target::Operation(_) => self
-                .get_kind::<Operations>(target, bounds)
-                .await
-                .map(Into::into),
-        }
+        with_kind!(target.kind(), K => {
+            self.get_kind::<K>(target, bounds).await.map(Into::into)
+        })
     }
 
     async fn cancel_kind<K: Kind>(
@@ -327,6 +259,129 @@ impl Client {
             .await
     }
 }
+
+/// The typed Cancel / Get / List of one job kind: thin wrappers over the generic path.
+macro_rules! job_calls {
+    ($glue:ident, $name:ident, $resource:ident, $what:literal, $service:literal,
+     $cancel:ident, $get:ident, $list:ident) => {
+        impl Client {
+            #[doc = concat!("Cancels a ", $what, " (`", $service, "`). See [`cancel`](Self::cancel).")]
+            ///
+            /// # Errors
+            /// As [`cancel`](Self::cancel).
+            pub async fn $cancel(&self, name: &$name) -> Result<()> {
+                self.cancel(&Target::from(name.clone())).await
+            }
+
+            #[doc = concat!("Reads a ", $what, " (one Get).")]
+            ///
+            /// # Errors
+            /// The server variants of [`Error`] (e.g. [`Error::NotFound`]).
+            pub async fn $get(
+                &self,
+                name: &$name,
+            ) -> Result<aip::$resource> {
+                self.get_kind::<$glue>(&Target::from(name.clone()), Bounds::default())
+                    .await
+            }
+
+            #[doc = concat!("The ", $what, "s under `parent`, following page tokens.")]
+            ///
+            /// `filter` uses Google's List syntax (AIP-160), with the fields this kind's List
+            /// documents, e.g. `labels.team="search"`; one that cannot be well formed (control
+            /// characters, unbalanced quotes, over [`MAX_FILTER_LEN`](super::MAX_FILTER_LEN)
+            /// bytes) is the stream's only item, [`Error::InvalidFilter`], and nothing is sent.
+            pub fn $list(
+                &self,
+                parent: &LocationName,
+                filter: Option<&str>,
+            ) -> impl Stream<Item = Result<aip::$resource>> + Send + 'static {
+                self.list::<<$glue as Kind>::List>(Service::VertexAi, parent, filter, None)
+            }
+        }
+    };
+}
+
+job_calls!(
+    PipelineJobs,
+    PipelineJobName,
+    PipelineJob,
+    "pipeline job",
+    "PipelineService.CancelPipelineJob",
+    cancel_pipeline_job,
+    get_pipeline_job,
+    list_pipeline_jobs
+);
+job_calls!(
+    NasJobs,
+    NasJobName,
+    NasJob,
+    "NAS job",
+    "JobService.CancelNasJob",
+    cancel_nas_job,
+    get_nas_job,
+    list_nas_jobs
+);
+job_calls!(
+    CustomJobs,
+    CustomJobName,
+    CustomJob,
+    "custom job",
+    "JobService.CancelCustomJob",
+    cancel_custom_job,
+    get_custom_job,
+    list_custom_jobs
+);
+job_calls!(
+    HyperparameterTuningJobs,
+    HyperparameterTuningJobName,
+    HyperparameterTuningJob,
+    "hyperparameter tuning job",
+    "JobService.CancelHyperparameterTuningJob",
+    cancel_hyperparameter_tuning_job,
+    get_hyperparameter_tuning_job,
+    list_hyperparameter_tuning_jobs
+);
+job_calls!(
+    BatchPredictionJobs,
+    BatchPredictionJobName,
+    BatchPredictionJob,
+    "batch prediction job",
+    "JobService.CancelBatchPredictionJob",
+    cancel_batch_prediction_job,
+    get_batch_prediction_job,
+    list_batch_prediction_jobs
+);
+job_calls!(
+    DataLabelingJobs,
+    DataLabelingJobName,
+    DataLabelingJob,
+    "data labeling job",
+    "JobService.CancelDataLabelingJob",
+    cancel_data_labeling_job,
+    get_data_labeling_job,
+    list_data_labeling_jobs
+);
+job_calls!(
+    TrainingPipelines,
+    TrainingPipelineName,
+    TrainingPipeline,
+    "training pipeline",
+    "PipelineService.CancelTrainingPipeline",
+    cancel_training_pipeline,
+    get_training_pipeline,
+    list_training_pipelines
+);
+job_calls!(
+    TuningJobs,
+    TuningJobName,
+    TuningJob,
+    "tuning job",
+    "GenAiTuningService.CancelTuningJob",
+    cancel_tuning_job,
+    get_tuning_job,
+    list_tuning_jobs
+);
 
 #[cfg(test)]
 mod tests {

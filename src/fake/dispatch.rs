@@ -18,7 +18,9 @@ use super::faults::{ArmedFault, ERROR_DOMAIN, FaultPlan, error_info_metadata};
 use super::filter::Filter;
 use super::names::{ResourceKind, check_parent, parse_name_of};
 use super::rpc::Rpc;
-use super::state::{CancelRefused, FakeState, Page, View, enum_value};
+use super::state::{CancelRefused, FakeState, Page, StateEnum, View};
+use crate::name::segment_problem;
+use crate::wire::google::cloud::location::{ListLocationsRequest, ListLocationsResponse, Location};
 
 /// The page size when a List asks for none (0).
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -145,7 +147,8 @@ impl Core {
                 CancelRefused::Finished(state) => error(
                     Code::FailedPrecondition,
                     format!(
-                        "{kind} {name} cannot be cancelled: it is already {}.",
+                        "{} {name} cannot be cancelled: it is already {}.",
+                        kind.message_name(),
                         state_label(kind, state)
                     ),
                 ),
@@ -174,11 +177,7 @@ impl Core {
     pub(crate) fn list(&self, q: &ListQuery<'_>) -> Result<(Vec<View>, String), Status> {
         check_parent(q.kind, q.parent).map_err(|reason| bad_request(q.parent_field, reason))?;
         let filter = Filter::parse(q.kind, q.filter).map_err(|r| bad_request("filter", r))?;
-        let limit = match usize::try_from(q.page_size) {
-            Ok(0) => DEFAULT_PAGE_SIZE,
-            Ok(n) => n.min(MAX_PAGE_SIZE),
-            Err(_) => return Err(bad_request("page_size", "must not be negative".into())),
-        };
+        let limit = page_limit(q.page_size)?;
         let after = (!q.page_token.is_empty()).then_some(q.page_token);
         if after.is_some_and(|t| !t.starts_with(q.parent)) {
             return Err(bad_request(
@@ -191,7 +190,7 @@ impl Core {
             q.parent,
             after,
             limit,
-            |state, display_name| filter.matches(state, display_name),
+            |subject| filter.matches(subject),
             Instant::now(),
         );
         // The token is the last name returned: stable under inserts and deletes between pages.
@@ -203,6 +202,106 @@ impl Core {
     }
 }
 
+/// The most pipeline jobs one BatchCancelPipelineJobs may name.
+const MAX_BATCH_CANCEL: usize = 32;
+
+impl Core {
+    /// BatchCancelPipelineJobs: checks the request as Google documents it (a location `parent`,
+    /// 1 to 32 pipeline job names under it), then cancels through the store; returns the
+    /// operation as it is now.
+    pub(crate) fn batch_cancel(&self, parent: &str, names: &[String]) -> Result<View, Status> {
+        check_parent(ResourceKind::PipelineJob, parent)
+            .map_err(|reason| bad_request("parent", reason))?;
+        if names.is_empty() || names.len() > MAX_BATCH_CANCEL {
+            return Err(bad_request(
+                "names",
+                format!(
+                    "{} names given; a batch names 1 to {MAX_BATCH_CANCEL} PipelineJobs",
+                    names.len()
+                ),
+            ));
+        }
+        for name in names {
+            let parsed = parse_name_of(ResourceKind::PipelineJob, name)
+                .map_err(|reason| bad_request("names", reason))?;
+            if parsed.parent != parent {
+                return Err(bad_request(
+                    "names",
+                    format!("{name:?} is not under the parent {parent:?}"),
+                ));
+            }
+        }
+        let mut unique = names.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let now = Instant::now();
+        let operation = self
+            .store
+            .batch_cancel(parent, &unique, self.cancel_delay, now);
+        self.store
+            .view(&operation, now)
+            .ok_or_else(|| error(Code::Internal, "the batch operation vanished"))
+    }
+
+    /// ListLocations for `projects/{project}`: the locations of its resources plus the added
+    /// ones, in order, paged; the token is the last location returned.
+    pub(crate) fn list_locations(
+        &self,
+        q: &ListLocationsRequest,
+    ) -> Result<ListLocationsResponse, Status> {
+        let project = q
+            .name
+            .strip_prefix("projects/")
+            .filter(|p| segment_problem(p).is_none())
+            .ok_or_else(|| {
+                bad_request(
+                    "name",
+                    format!("{:?} is not a project (projects/*)", q.name),
+                )
+            })?;
+        if !q.filter.trim().is_empty() {
+            return Err(bad_request(
+                "filter",
+                "the fake lists locations without a filter".into(),
+            ));
+        }
+        let limit = page_limit(q.page_size)?;
+        let mut locations: Vec<String> = self
+            .store
+            .locations_of(project)
+            .into_iter()
+            .filter(|l| q.page_token.is_empty() || *l > q.page_token)
+            .collect();
+        let more = locations.len() > limit;
+        locations.truncate(limit);
+        let next = match locations.last() {
+            Some(last) if more => last.clone(),
+            _ => String::new(),
+        };
+        let locations = locations
+            .into_iter()
+            .map(|id| Location {
+                name: format!("projects/{project}/locations/{id}"),
+                location_id: id,
+                ..Location::default()
+            })
+            .collect();
+        Ok(ListLocationsResponse {
+            locations,
+            next_page_token: next,
+        })
+    }
+}
+
+/// How many items a List with `page_size` gets.
+fn page_limit(page_size: i32) -> Result<usize, Status> {
+    match usize::try_from(page_size) {
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(n) => Ok(n.min(MAX_PAGE_SIZE)),
+        Err(_) => Err(bad_request("page_size", "must not be negative".into())),
+    }
+}
+
 fn check_name(kind: ResourceKind, name: &str) -> Result<(), Status> {
     parse_name_of(kind, name)
         .map(|_| ())
@@ -211,12 +310,9 @@ fn check_name(kind: ResourceKind, name: &str) -> Result<(), Status> {
 
 /// How Google spells a state in messages: the full enum name for jobs.
 fn state_label(kind: ResourceKind, state: crate::State) -> String {
-    match kind {
-        ResourceKind::PipelineJob if enum_value(kind, state).is_some() => {
-            format!("PIPELINE_STATE_{state}")
-        }
-        ResourceKind::NasJob if enum_value(kind, state).is_some() => format!("JOB_STATE_{state}"),
-        _ => "done".to_owned(),
+    match StateEnum::of(kind) {
+        StateEnum::Operation => "done".to_owned(),
+        family => format!("{}{state}", family.prefix()),
     }
 }
 
@@ -226,10 +322,13 @@ pub(crate) fn error(code: Code, message: impl Into<String>) -> Status {
 }
 
 fn not_found(kind: ResourceKind, name: &str) -> Status {
-    error(Code::NotFound, format!("{kind} {name} not found."))
+    error(
+        Code::NotFound,
+        format!("{} {name} not found.", kind.message_name()),
+    )
 }
 
-fn bad_request(field: &str, reason: String) -> Status {
+pub(crate) fn bad_request(field: &str, reason: String) -> Status {
     let message = format!("Invalid {field}: {reason}");
     Status::with_error_details(
         Code::InvalidArgument,

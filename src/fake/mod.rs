@@ -1,12 +1,14 @@
-//! The built-in fake Vertex AI server: pipeline jobs, NAS jobs and long-running operations on
-//! 127.0.0.1, with Google's cancel semantics, injected faults and a call log, and no Google
-//! account.
+//! The built-in fake Vertex AI server: every kind of job this crate cancels and long-running
+//! operations on 127.0.0.1, with Google's cancel semantics, injected faults and a call log, and
+//! no Google account.
 //!
-//! It serves `google.longrunning.Operations` (Cancel/Get/List/DeleteOperation),
-//! `aiplatform.v1.PipelineService` (Cancel/Get/ListPipelineJobs) and `aiplatform.v1.JobService`
-//! (Cancel/Get/ListNasJobs) over real HTTP/2 from the generated server stubs; every other method
-//! of those services answers UNIMPLEMENTED. It exists so that this crate's tests, and its users'
-//! tests, exercise the same wire protocol a real endpoint speaks.
+//! It serves, over real HTTP/2 from the generated server stubs: `aiplatform.v1.PipelineService`
+//! (Cancel/Get/List of pipeline jobs and training pipelines, BatchCancelPipelineJobs),
+//! `aiplatform.v1.JobService` (Cancel/Get/List of NAS, custom, hyperparameter tuning, batch
+//! prediction and data labeling jobs), `aiplatform.v1.GenAiTuningService` (Cancel/Get/List of
+//! tuning jobs), `google.longrunning.Operations` (Cancel/Get/List/DeleteOperation) and
+//! `google.cloud.location.Locations/ListLocations`. It exists so that this crate's tests, and
+//! its users' tests, exercise the same wire protocol a real endpoint speaks.
 //!
 //! # Behaviour (as the proto docs describe Google's)
 //! - Cancel of a live target answers OK at once and moves it to CANCELLING (an operation stays
@@ -14,14 +16,27 @@
 //!   [`DEFAULT_CANCEL_DELAY`]) it reads as its [`CancelOutcome`]: CANCELLED with
 //!   `error.code = 1` (an operation: `done` with error 1) unless the resource is set to finish
 //!   anyway (SUCCEEDED / FAILED) or to stay CANCELLING (STUCK). The change happens whether or not
-//!   the client is still there.
+//!   the client is still there. Pipeline jobs and training pipelines report `PipelineState`,
+//!   every other job `JobState`.
 //! - Cancelling a CANCELLING target is OK and changes nothing; a terminal one is
 //!   FAILED_PRECONDITION; an unknown but well-formed name is NOT_FOUND; a malformed name, or one
 //!   of the wrong kind for the RPC, is INVALID_ARGUMENT with a `google.rpc.BadRequest`.
 //! - List takes `parent` = `projects/*/locations/*` (ListOperations: `name` = a location or a
-//!   resource owning operations), a `filter` of `state=X`, `state!="X"`, `display_name="..."`
-//!   (jobs; X is the full enum name, e.g. `PIPELINE_STATE_RUNNING`) or `done=true|false`
-//!   (operations), joined all by AND or all by OR, and pages with `page_size` / `page_token`.
+//!   resource owning operations) and pages with `page_size` / `page_token`. Its `filter` takes
+//!   exactly the fields that kind's List request documents (`state`, `display_name`,
+//!   `labels.KEY="V"`, `labels.KEY:*`, `create_time` ...; `done` for operations; see the
+//!   `filter` comment of each List request in the protos), terms joined all by AND or all by
+//!   OR, optionally negated with NOT; any other field is INVALID_ARGUMENT, as Google answers.
+//!   A `read_mask` (where the List request has one) returns only the fields it names.
+//! - BatchCancelPipelineJobs takes a location `parent` and 1 to 32 pipeline job names under it
+//!   (else INVALID_ARGUMENT) and returns an operation (`{parent}/operations/{n}`, readable with
+//!   GetOperation) with `BatchCancelPipelineJobsOperationMetadata`. Jobs already finished are
+//!   skipped; the others start cancelling as if each had been cancelled alone; the operation is
+//!   done, with a `BatchCancelPipelineJobsResponse` listing the jobs it cancelled, once all of
+//!   those have reached their outcome (never while one is STUCK). If a name is unknown the
+//!   operation fails (NOT_FOUND) and no job is cancelled.
+//! - ListLocations takes `name` = `projects/{project}` and lists the locations that project's
+//!   resources are in plus those the scenario names (`"locations": [...]`), in order, paged.
 //! - Names are checked with the client's own rules ([`crate::name`]): what the client sends,
 //!   the fake accepts as well-formed, and the reverse. Locations are lower-case.
 //! - With a [token](FakeVertexBuilder::token), a call without `authorization` is
@@ -42,11 +57,13 @@
 //! resource name at most once:
 //! ```json
 //! {"cancel_delay_ms": 600,
+//!  "locations": ["us-east1"],
 //!  "faults": [{"methods": ["CancelOperation"], "code": "UNIMPLEMENTED"}],
 //!  "resources": [
 //!   {"name": "projects/p/locations/us-central1/pipelineJobs/a", "state": "RUNNING",
 //!    "faults": [{"methods": ["GetPipelineJob"], "code": "UNAVAILABLE", "fail_first": 2}]},
-//!   {"name": "projects/p/locations/europe-west4/nasJobs/7", "state": "FAILED"}]}
+//!   {"name": "projects/p/locations/europe-west4/nasJobs/7", "state": "FAILED"},
+//!   {"name": "projects/p/locations/us-central1/customJobs/42", "labels": {"team": "search"}}]}
 //! ```
 //!
 //! # Example: a test of your own against the fake

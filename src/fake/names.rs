@@ -7,56 +7,19 @@
 //! the client refuses before sending exactly what the fake would refuse (a unit test below
 //! checks the two agree on every name).
 
-use std::fmt;
-
-use crate::TargetKind;
 use crate::name::{
     MAX_NAME_LEN, collection_problem, id_problem, location_problem, segment_problem,
 };
 
-/// The kind of resource a name denotes; it decides which RPCs accept the name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResourceKind {
-    /// `projects/{p}/locations/{l}/pipelineJobs/{id}`.
-    PipelineJob,
-    /// `projects/{p}/locations/{l}/nasJobs/{id}`.
-    NasJob,
-    /// `projects/{p}/locations/{l}/operations/{id}` or nested under another resource.
-    Operation,
-}
+/// The kind of resource a name denotes; it decides which RPCs accept the name. The fake uses the
+/// client's vocabulary for kinds, but reads names itself (below).
+pub(crate) use crate::TargetKind as ResourceKind;
 
-impl ResourceKind {
-    /// The message name, as Google's error messages use it (`PipelineJob`, ...).
-    pub fn message_name(self) -> &'static str {
-        match self {
-            Self::PipelineJob => "PipelineJob",
-            Self::NasJob => "NasJob",
-            Self::Operation => "Operation",
-        }
-    }
-
-    /// The client's word for this kind, whose id rule the fake applies.
-    fn target_kind(self) -> TargetKind {
-        match self {
-            Self::PipelineJob => TargetKind::PipelineJob,
-            Self::NasJob => TargetKind::NasJob,
-            Self::Operation => TargetKind::Operation,
-        }
-    }
-
-    /// The pattern of a name of this kind, for error messages.
-    fn pattern(self) -> &'static str {
-        match self {
-            Self::PipelineJob => "projects/*/locations/*/pipelineJobs/*",
-            Self::NasJob => "projects/*/locations/*/nasJobs/*",
-            Self::Operation => "projects/*/locations/*/[.../]operations/*",
-        }
-    }
-}
-
-impl fmt::Display for ResourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message_name())
+/// The pattern of a name of `kind`, for error messages.
+fn pattern(kind: ResourceKind) -> String {
+    match kind {
+        ResourceKind::Operation => "projects/*/locations/*/[.../]operations/*".to_owned(),
+        job => format!("projects/*/locations/*/{}/*", job.collection()),
     }
 }
 
@@ -74,18 +37,16 @@ pub(crate) struct ParsedName<'a> {
 pub(crate) fn parse_name(name: &str) -> Result<ParsedName<'_>, String> {
     let segments = owner_segments(name, 6)?;
     let collection = segments[segments.len() - 2];
-    let kind = match (collection, segments.len()) {
-        ("pipelineJobs", 6) => ResourceKind::PipelineJob,
-        ("nasJobs", 6) => ResourceKind::NasJob,
-        ("operations", _) => ResourceKind::Operation,
-        _ => {
-            return Err(format!(
-                "{name:?} is not a pipeline job, NAS job or operation name"
-            ));
-        }
+    let job = ResourceKind::ALL
+        .into_iter()
+        .find(|k| *k != ResourceKind::Operation && k.collection() == collection);
+    let kind = match (collection, job, segments.len()) {
+        ("operations", _, _) => ResourceKind::Operation,
+        (_, Some(job), 6) => job,
+        _ => return Err(format!("{name:?} is not the name of a job or an operation")),
     };
     let id = segments[segments.len() - 1];
-    if let Some(problem) = id_problem(kind.target_kind(), id) {
+    if let Some(problem) = id_problem(kind, id) {
         return Err(format!("{name:?}: {problem}"));
     }
     let parent_len = name.len() - id.len() - collection.len() - 2;
@@ -98,14 +59,15 @@ pub(crate) fn parse_name(name: &str) -> Result<ParsedName<'_>, String> {
 /// Reads a name that must be of `kind`, as the RPCs for `kind` require.
 pub(crate) fn parse_name_of(kind: ResourceKind, name: &str) -> Result<ParsedName<'_>, String> {
     let parsed =
-        parse_name(name).map_err(|reason| format!("{reason}; expected {}", kind.pattern()))?;
+        parse_name(name).map_err(|reason| format!("{reason}; expected {}", pattern(kind)))?;
     if parsed.kind == kind {
         Ok(parsed)
     } else {
         Err(format!(
-            "{name:?} names a {}, not a {kind} ({})",
-            parsed.kind,
-            kind.pattern()
+            "{name:?} names a {}, not a {} ({})",
+            parsed.kind.message_name(),
+            kind.message_name(),
+            pattern(kind)
         ))
     }
 }
@@ -168,6 +130,9 @@ mod tests {
             prop::sample::select(vec![
                 "pipelineJobs",
                 "nasJobs",
+                "customJobs",
+                "trainingPipelines",
+                "tuningJobs",
                 "operations",
                 "endpoints",
                 "Endpoints",
@@ -202,7 +167,7 @@ mod tests {
             let fake = parse_name(&name);
             prop_assert_eq!(client.is_ok(), fake.is_ok(), "{:?}: {:?} / {:?}", name, client, fake);
             if let (Ok(target), Ok(parsed)) = (client, fake) {
-                prop_assert_eq!(target.kind(), parsed.kind.target_kind());
+                prop_assert_eq!(target.kind(), parsed.kind);
                 if let Target::Operation(op) = &target {
                     prop_assert_eq!(op.owner(), parsed.parent);
                 }
@@ -230,6 +195,8 @@ mod tests {
             "projects/p/locations/l/pipelineJobs/",
             "projects/p/regions/l/pipelineJobs/a",
             "projects/p/locations/l/trainingPipelines/a",
+            "projects/p/locations/l/customJobs/1/x",
+            "projects/p/locations/l/tuningJobs/",
             "projects/p/locations/l/x/y/pipelineJobs/a",
             "projects/p/locations/l/pipelineJobs/a b",
             "//aiplatform.googleapis.com/projects/p/locations/l/operations/1",

@@ -5,85 +5,57 @@
 
 use tonic::Code;
 
-/// One served RPC. The discriminant indexes [`RPC_TABLE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Rpc {
-    CancelPipelineJob,
-    GetPipelineJob,
-    ListPipelineJobs,
-    CancelNasJob,
-    GetNasJob,
-    ListNasJobs,
-    CancelOperation,
-    GetOperation,
-    ListOperations,
-    DeleteOperation,
-    /// Kept in the protos but not served: answered UNIMPLEMENTED, yet logged and faultable.
-    BatchCancelPipelineJobs,
+/// Declares [`Rpc`], [`ALL_RPCS`] and [`RPC_TABLE`] from one list of `Method = "service"`.
+macro_rules! rpcs {
+    ($($method:ident = $service:literal,)+) => {
+        /// One served RPC. The discriminant indexes [`RPC_TABLE`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub(crate) enum Rpc {
+            $($method,)+
+        }
+
+        /// Every served RPC, in discriminant order.
+        pub(crate) const ALL_RPCS: [Rpc; 30] = [$(Rpc::$method,)+];
+
+        /// `(short name, full gRPC path)` per [`Rpc`], in discriminant order.
+        const RPC_TABLE: [(&str, &str); 30] = [
+            $((stringify!($method), concat!("/", $service, "/", stringify!($method))),)+
+        ];
+    };
 }
 
-/// Every served RPC, in discriminant order.
-pub(crate) const ALL_RPCS: [Rpc; 11] = [
-    Rpc::CancelPipelineJob,
-    Rpc::GetPipelineJob,
-    Rpc::ListPipelineJobs,
-    Rpc::CancelNasJob,
-    Rpc::GetNasJob,
-    Rpc::ListNasJobs,
-    Rpc::CancelOperation,
-    Rpc::GetOperation,
-    Rpc::ListOperations,
-    Rpc::DeleteOperation,
-    Rpc::BatchCancelPipelineJobs,
-];
-
-/// `(short name, full gRPC path)` per [`Rpc`], in discriminant order.
-const RPC_TABLE: [(&str, &str); 11] = [
-    (
-        "CancelPipelineJob",
-        "/google.cloud.aiplatform.v1.PipelineService/CancelPipelineJob",
-    ),
-    (
-        "GetPipelineJob",
-        "/google.cloud.aiplatform.v1.PipelineService/GetPipelineJob",
-    ),
-    (
-        "ListPipelineJobs",
-        "/google.cloud.aiplatform.v1.PipelineService/ListPipelineJobs",
-    ),
-    (
-        "CancelNasJob",
-        "/google.cloud.aiplatform.v1.JobService/CancelNasJob",
-    ),
-    (
-        "GetNasJob",
-        "/google.cloud.aiplatform.v1.JobService/GetNasJob",
-    ),
-    (
-        "ListNasJobs",
-        "/google.cloud.aiplatform.v1.JobService/ListNasJobs",
-    ),
-    (
-        "CancelOperation",
-        "/google.longrunning.Operations/CancelOperation",
-    ),
-    (
-        "GetOperation",
-        "/google.longrunning.Operations/GetOperation",
-    ),
-    (
-        "ListOperations",
-        "/google.longrunning.Operations/ListOperations",
-    ),
-    (
-        "DeleteOperation",
-        "/google.longrunning.Operations/DeleteOperation",
-    ),
-    (
-        "BatchCancelPipelineJobs",
-        "/google.cloud.aiplatform.v1.PipelineService/BatchCancelPipelineJobs",
-    ),
-];
+rpcs! {
+    CancelPipelineJob = "google.cloud.aiplatform.v1.PipelineService",
+    GetPipelineJob = "google.cloud.aiplatform.v1.PipelineService",
+    ListPipelineJobs = "google.cloud.aiplatform.v1.PipelineService",
+    CancelNasJob = "google.cloud.aiplatform.v1.JobService",
+    GetNasJob = "google.cloud.aiplatform.v1.JobService",
+    ListNasJobs = "google.cloud.aiplatform.v1.JobService",
+    CancelOperation = "google.longrunning.Operations",
+    GetOperation = "google.longrunning.Operations",
+    ListOperations = "google.longrunning.Operations",
+    DeleteOperation = "google.longrunning.Operations",
+    BatchCancelPipelineJobs = "google.cloud.aiplatform.v1.PipelineService",
+    CancelCustomJob = "google.cloud.aiplatform.v1.JobService",
+    GetCustomJob = "google.cloud.aiplatform.v1.JobService",
+    ListCustomJobs = "google.cloud.aiplatform.v1.JobService",
+    CancelHyperparameterTuningJob = "google.cloud.aiplatform.v1.JobService",
+    GetHyperparameterTuningJob = "google.cloud.aiplatform.v1.JobService",
+    ListHyperparameterTuningJobs = "google.cloud.aiplatform.v1.JobService",
+    CancelBatchPredictionJob = "google.cloud.aiplatform.v1.JobService",
+    GetBatchPredictionJob = "google.cloud.aiplatform.v1.JobService",
+    ListBatchPredictionJobs = "google.cloud.aiplatform.v1.JobService",
+    CancelDataLabelingJob = "google.cloud.aiplatform.v1.JobService",
+    GetDataLabelingJob = "google.cloud.aiplatform.v1.JobService",
+    ListDataLabelingJobs = "google.cloud.aiplatform.v1.JobService",
+    CancelTrainingPipeline = "google.cloud.aiplatform.v1.PipelineService",
+    GetTrainingPipeline = "google.cloud.aiplatform.v1.PipelineService",
+    ListTrainingPipelines = "google.cloud.aiplatform.v1.PipelineService",
+    CancelTuningJob = "google.cloud.aiplatform.v1.GenAiTuningService",
+    GetTuningJob = "google.cloud.aiplatform.v1.GenAiTuningService",
+    ListTuningJobs = "google.cloud.aiplatform.v1.GenAiTuningService",
+    ListLocations = "google.cloud.location.Locations",
+}
 
 impl Rpc {
     /// The method name alone, e.g. `CancelPipelineJob`.

@@ -35,6 +35,10 @@ pub struct Scenario {
     /// The resources the fake starts with; each name at most once.
     #[serde(default, deserialize_with = "objects_only")]
     pub resources: Vec<ResourceSpec>,
+    /// Location ids ListLocations reports for every project besides those of the resources,
+    /// e.g. `["us-central1", "europe-west4"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
 }
 
 impl Scenario {

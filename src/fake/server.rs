@@ -27,8 +27,11 @@ use super::services::FakeServices;
 use super::state::FakeState;
 use super::{DEFAULT_CANCEL_DELAY, SHUTDOWN_GRACE};
 use crate::State;
+use crate::name::location_problem;
+use crate::wire::google::cloud::aiplatform::v1::gen_ai_tuning_service_server::GenAiTuningServiceServer;
 use crate::wire::google::cloud::aiplatform::v1::job_service_server::JobServiceServer;
 use crate::wire::google::cloud::aiplatform::v1::pipeline_service_server::PipelineServiceServer;
+use crate::wire::google::cloud::location::locations_server::LocationsServer;
 use crate::wire::google::longrunning::operations_server::OperationsServer;
 
 /// The built-in fake Vertex AI server; start one with [`FakeVertex::builder`].
@@ -49,6 +52,7 @@ pub struct FakeVertexBuilder {
     cancel_delay: Duration,
     faults: Vec<FaultRule>,
     resources: Vec<ResourceSpec>,
+    locations: Vec<String>,
     record_calls: bool,
     log_file: Option<PathBuf>,
     state: Option<FakeState>,
@@ -63,6 +67,7 @@ impl Default for FakeVertexBuilder {
             cancel_delay: DEFAULT_CANCEL_DELAY,
             faults: Vec::new(),
             resources: Vec::new(),
+            locations: Vec::new(),
             record_calls: true,
             log_file: None,
             state: None,
@@ -146,6 +151,14 @@ impl FakeVertexBuilder {
         }
         self.faults.extend(scenario.faults);
         self.resources.extend(scenario.resources);
+        self.locations.extend(scenario.locations);
+        self
+    }
+
+    /// Adds a location ListLocations reports for every project, besides the locations of the
+    /// resources (a region the project may use but has no work in).
+    pub fn location(mut self, location: impl Into<String>) -> Self {
+        self.locations.push(location.into());
         self
     }
 
@@ -190,6 +203,15 @@ impl FakeVertexBuilder {
         for spec in self.resources {
             store.insert(spec)?;
         }
+        for location in &self.locations {
+            if let Some(reason) = location_problem(location) {
+                return Err(FakeError::InvalidResource {
+                    name: location.clone(),
+                    reason,
+                });
+            }
+            store.add_location(location);
+        }
         let faults = self
             .faults
             .into_iter()
@@ -226,6 +248,8 @@ impl FakeVertexBuilder {
             .layer(MapRequestLayer::new(stamp_arrival::<tonic::body::Body>))
             .add_service(PipelineServiceServer::from_arc(Arc::clone(&services)))
             .add_service(JobServiceServer::from_arc(Arc::clone(&services)))
+            .add_service(GenAiTuningServiceServer::from_arc(Arc::clone(&services)))
+            .add_service(LocationsServer::from_arc(Arc::clone(&services)))
             .add_service(OperationsServer::from_arc(services));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {

@@ -4,14 +4,16 @@
 //! state at that moment. So the transition happens whether or not any client is still
 //! connected, 100,000 resources cost no tasks, and no lock is held across an `.await`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use dashmap::DashMap;
 
 use super::error::FakeError;
 use super::faults::ArmedFault;
+use super::filter::Subject;
 use super::names::{ResourceKind, parse_name};
 use super::scenario::{CancelOutcome, ResourceSpec};
 use crate::State;
@@ -23,6 +25,10 @@ use crate::wire::google::rpc::Status as RpcStatus;
 #[derive(Debug, Clone, Default)]
 pub struct FakeState {
     resources: Arc<DashMap<String, Resource>>,
+    /// Locations ListLocations reports besides those of the resources (scenario `locations`).
+    locations: Arc<RwLock<BTreeSet<String>>>,
+    /// Numbers the operations BatchCancelPipelineJobs creates.
+    next_operation: Arc<AtomicU64>,
 }
 
 /// One stored resource.
@@ -42,6 +48,8 @@ struct Resource {
     created: SystemTime,
     updated: SystemTime,
     ended: Option<SystemTime>,
+    /// For an operation BatchCancelPipelineJobs created: the pipeline jobs it cancelled.
+    batch: Option<Arc<[String]>>,
 }
 
 /// A cancel that has landed and takes effect at `at`.
@@ -65,6 +73,8 @@ pub(crate) struct View {
     pub(crate) started: Option<SystemTime>,
     pub(crate) updated: SystemTime,
     pub(crate) ended: Option<SystemTime>,
+    /// For a BatchCancelPipelineJobs operation: the pipeline jobs it cancelled, as they are now.
+    pub(crate) batch: Option<Vec<View>>,
 }
 
 /// Why a cancel was refused.
@@ -165,7 +175,99 @@ impl FakeState {
 
     /// The resource as a Get sees it at `now`.
     pub(crate) fn view(&self, name: &str, now: Instant) -> Option<View> {
-        self.resources.get(name).map(|r| r.view(r.key(), now))
+        let (mut view, batch) = {
+            let r = self.resources.get(name)?;
+            (r.view(r.key(), now), r.batch.clone())
+        };
+        // Read the batch's jobs only once the operation's entry is released: never two map
+        // guards at once.
+        view.batch = batch.map(|jobs| jobs.iter().filter_map(|job| self.view(job, now)).collect());
+        Some(view)
+    }
+
+    /// Adds a location ListLocations reports for every project.
+    pub(crate) fn add_location(&self, location: &str) {
+        self.locations
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(location.to_owned());
+    }
+
+    /// The locations `project` has resources in, plus the added ones, sorted.
+    pub(crate) fn locations_of(&self, project: &str) -> Vec<String> {
+        let prefix = format!("projects/{project}/locations/");
+        let mut all = self
+            .locations
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for r in self.resources.iter() {
+            if let Some(rest) = r.key().strip_prefix(&prefix) {
+                all.insert(rest.split('/').next().unwrap_or_default().to_owned());
+            }
+        }
+        all.into_iter().collect()
+    }
+
+    /// BatchCancelPipelineJobs on `jobs` (well-formed pipeline job names under `parent`): if any
+    /// is unknown, nothing changes and the operation fails NOT_FOUND; else jobs already finished
+    /// are skipped, the others start cancelling, and the operation is done once all of those
+    /// have reached their outcome (never, if one is STUCK). Returns the operation's name.
+    pub(crate) fn batch_cancel(
+        &self,
+        parent: &str,
+        jobs: &[String],
+        default_delay: Duration,
+        now: Instant,
+    ) -> String {
+        let missing = jobs.iter().find(|job| !self.resources.contains_key(*job));
+        let mut cancelled = Vec::new();
+        let mut done_at = Some(now);
+        if missing.is_none() {
+            for job in jobs {
+                if self.cancel(job, default_delay, now).is_ok() {
+                    cancelled.push(job.clone());
+                    done_at = done_at.zip(self.settles_at(job)).map(|(a, b)| a.max(b));
+                }
+            }
+        }
+        let name = self.new_operation_name(parent);
+        let wall = SystemTime::now();
+        let mut operation = Resource::blank(ResourceKind::Operation, parent, wall);
+        match missing {
+            Some(job) => {
+                operation.state = State::Failed;
+                operation.error = Some(rpc_status(5, format!("PipelineJob {job} not found.")));
+                operation.ended = Some(wall);
+            }
+            None => {
+                operation.batch = Some(cancelled.into());
+                operation.pending = done_at.map(|at| PendingCancel {
+                    at,
+                    at_wall: wall + at.saturating_duration_since(now),
+                    outcome: CancelOutcome::Succeeded,
+                });
+            }
+        }
+        self.resources.insert(name.clone(), operation);
+        name
+    }
+
+    /// When the pending cancel of `name` takes effect; `None` if it never does (STUCK).
+    fn settles_at(&self, name: &str) -> Option<Instant> {
+        self.resources
+            .get(name)
+            .and_then(|r| r.pending.map(|p| p.at))
+    }
+
+    fn new_operation_name(&self, parent: &str) -> String {
+        loop {
+            let n = self.next_operation.fetch_add(1, Ordering::Relaxed);
+            let name = format!("{parent}/operations/{}", 8_000_000_000_u64 + n);
+            if !self.resources.contains_key(&name) {
+                return name;
+            }
+        }
     }
 
     /// The per-resource fault rules of `name`, if it exists and has any.
@@ -175,15 +277,14 @@ impl FakeState {
     }
 
     /// Lists the resources of `kind` directly under `parent` whose name sorts after `after`
-    /// and which `keep` accepts (given the state and display name), in name order, at most
-    /// `limit` of them.
+    /// and which `keep` accepts, in name order, at most `limit` of them.
     pub(crate) fn list(
         &self,
         kind: ResourceKind,
         parent: &str,
         after: Option<&str>,
         limit: usize,
-        keep: impl Fn(State, &str) -> bool,
+        keep: impl Fn(&Subject<'_>) -> bool,
         now: Instant,
     ) -> Page {
         let mut names: Vec<String> = self
@@ -191,7 +292,7 @@ impl FakeState {
             .iter()
             .filter(|r| r.kind == kind && r.parent == parent)
             .filter(|r| after.is_none_or(|a| r.key().as_str() > a))
-            .filter(|r| keep(r.state_at(now), &r.display_name))
+            .filter(|r| keep(&r.subject(now)))
             .map(|r| r.key().clone())
             .collect();
         names.sort_unstable();
@@ -234,8 +335,29 @@ impl Resource {
             created: now,
             updated: now,
             ended: spec.state.is_terminal().then_some(now),
+            batch: None,
         };
         Ok((spec.name, resource))
+    }
+
+    /// A live resource with nothing set, created at `now`.
+    fn blank(kind: ResourceKind, parent: &str, now: SystemTime) -> Self {
+        Self {
+            kind,
+            parent: parent.to_owned(),
+            display_name: String::new(),
+            labels: HashMap::new(),
+            state: State::Running,
+            error: None,
+            cancel_outcome: CancelOutcome::default(),
+            cancel_delay: None,
+            pending: None,
+            faults: Arc::default(),
+            created: now,
+            updated: now,
+            ended: None,
+            batch: None,
+        }
     }
 
     /// The pending cancel, if it has taken effect by `now`.
@@ -262,13 +384,32 @@ impl Resource {
         };
     }
 
+    /// What a filter reads of the resource at `now`.
+    fn subject(&self, now: Instant) -> Subject<'_> {
+        let (state, updated, ended) = match self.settled(now) {
+            Some(p) => (outcome_state(p.outcome), p.at_wall, Some(p.at_wall)),
+            None => (self.state, self.updated, self.ended),
+        };
+        Subject {
+            state,
+            display_name: &self.display_name,
+            labels: &self.labels,
+            create_time: self.created,
+            update_time: updated,
+            end_time: ended,
+        }
+    }
+
     fn view(&self, name: &str, now: Instant) -> View {
-        let (state, error, updated, ended) = match self.settled(now) {
-            Some(p) => {
-                let state = outcome_state(p.outcome);
-                (state, default_error(state), p.at_wall, Some(p.at_wall))
-            }
-            None => (self.state, self.error.clone(), self.updated, self.ended),
+        let Subject {
+            state,
+            update_time: updated,
+            end_time: ended,
+            ..
+        } = self.subject(now);
+        let error = match self.settled(now) {
+            Some(_) => default_error(state),
+            None => self.error.clone(),
         };
         let started = (!matches!(
             self.state,
@@ -286,6 +427,7 @@ impl Resource {
             started,
             updated,
             ended,
+            batch: None,
         }
     }
 }
@@ -324,22 +466,51 @@ fn check_state(kind: ResourceKind, state: State, name: &str) -> Result<(), FakeE
         Some(_) => Ok(()),
         None => Err(FakeError::InvalidResource {
             name: name.into(),
-            reason: format!("a {kind} has no state {state}"),
+            reason: format!("a {} has no state {state}", kind.message_name()),
         }),
+    }
+}
+
+/// Which state enum a kind reports in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StateEnum {
+    /// `PipelineState`: pipeline jobs and training pipelines.
+    Pipeline,
+    /// `JobState`: every other job.
+    Job,
+    /// An operation's `done` + `error`.
+    Operation,
+}
+
+impl StateEnum {
+    /// The enum `kind` reports its state in.
+    pub(crate) fn of(kind: ResourceKind) -> Self {
+        match kind {
+            ResourceKind::PipelineJob | ResourceKind::TrainingPipeline => Self::Pipeline,
+            ResourceKind::Operation => Self::Operation,
+            _ => Self::Job,
+        }
+    }
+
+    /// The prefix of the enum's value names (`PIPELINE_STATE_`).
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Self::Pipeline => "PIPELINE_STATE_",
+            Self::Job => "JOB_STATE_",
+            Self::Operation => "",
+        }
     }
 }
 
 /// The proto enum number of `state` for `kind` (`PipelineState` / `JobState`); 0 for an
 /// operation state; `None` if the kind has no such state.
 pub(crate) fn enum_value(kind: ResourceKind, state: State) -> Option<i32> {
-    match kind {
-        ResourceKind::PipelineJob => {
-            PipelineState::from_str_name(&format!("PIPELINE_STATE_{state}")).map(|s| s as i32)
-        }
-        ResourceKind::NasJob => {
-            JobState::from_str_name(&format!("JOB_STATE_{state}")).map(|s| s as i32)
-        }
-        ResourceKind::Operation => matches!(
+    let family = StateEnum::of(kind);
+    let name = format!("{}{state}", family.prefix());
+    match family {
+        StateEnum::Pipeline => PipelineState::from_str_name(&name).map(|s| s as i32),
+        StateEnum::Job => JobState::from_str_name(&name).map(|s| s as i32),
+        StateEnum::Operation => matches!(
             state,
             State::Running
                 | State::Cancelling
@@ -354,10 +525,10 @@ pub(crate) fn enum_value(kind: ResourceKind, state: State) -> Option<i32> {
 /// The state a full enum name (`PIPELINE_STATE_RUNNING`, `JOB_STATE_FAILED`) stands for, for
 /// `kind`; `None` if it is not one of that kind's names (operations have none).
 pub(crate) fn state_from_enum_name(kind: ResourceKind, name: &str) -> Option<State> {
-    match kind {
-        ResourceKind::PipelineJob => PipelineState::from_str_name(name).map(State::from),
-        ResourceKind::NasJob => JobState::from_str_name(name).map(State::from),
-        ResourceKind::Operation => None,
+    match StateEnum::of(kind) {
+        StateEnum::Pipeline => PipelineState::from_str_name(name).map(State::from),
+        StateEnum::Job => JobState::from_str_name(name).map(State::from),
+        StateEnum::Operation => None,
     }
 }
 
