@@ -172,6 +172,63 @@ async fn cancel_many_kinds_with_wait_are_cancelled_and_exit_0() {
     }
 }
 
+/// The six job kinds added after pipeline and NAS jobs, by collection word and JSON kind.
+const NEW_KINDS: [(&str, &str); 6] = [
+    ("customJobs", "custom-job"),
+    ("hyperparameterTuningJobs", "hyperparameter-tuning-job"),
+    ("batchPredictionJobs", "batch-prediction-job"),
+    ("dataLabelingJobs", "data-labeling-job"),
+    ("trainingPipelines", "training-pipeline"),
+    ("tuningJobs", "tuning-job"),
+];
+
+/// Every kind through the CLI, by short name with --project/--region, in each outcome: cancelled,
+/// finished anyway, still running (stuck), already finished, not found. The fake's final state
+/// proves each report.
+#[tokio::test]
+async fn every_kind_is_cancelled_and_reported_truly_through_the_cli() {
+    let full =
+        |collection: &str, id: u32| format!("projects/p/locations/us-central1/{collection}/{id}");
+    let mut specs = Vec::new();
+    for (collection, _) in NEW_KINDS {
+        specs.push(running(&full(collection, 1)));
+        specs.push(running(&full(collection, 2)).with_cancel_outcome(CancelOutcome::Succeeded));
+        specs.push(running(&full(collection, 3)).with_cancel_outcome(CancelOutcome::Stuck));
+        specs.push(ResourceSpec::new(full(collection, 4), State::Failed));
+    }
+    let fake = fake_with(specs).await;
+    let shorts: Vec<String> = NEW_KINDS
+        .iter()
+        .flat_map(|(collection, _)| (1..=5).map(move |id| format!("{collection}/{id}")))
+        .collect();
+    let mut args = vec!["cancel", "--project", "p", "--region", "us-central1"];
+    args.extend(shorts.iter().map(String::as_str));
+    args.extend(["--wait", "--timeout", "2s", "--poll-interval", "50ms"]);
+    let run = json_against(&fake, &args).await;
+    assert_eq!(run.code, 1, "NOT_FOUND outranks the rest: {run:?}");
+    assert_eq!(run.json().len(), 30, "{run:?}");
+    for (collection, kind) in NEW_KINDS {
+        let expect = [
+            (1, "cancelled", Some(State::Cancelled)),
+            (2, "finished_anyway", Some(State::Succeeded)),
+            (3, "still_running", Some(State::Cancelling)),
+            (4, "finished_anyway", Some(State::Failed)),
+            (5, "error", None),
+        ];
+        for (id, outcome, state) in expect {
+            let name = full(collection, id);
+            let line = run.by_name(&name);
+            assert_eq!(line["kind"], kind, "{line}");
+            assert_eq!(line["outcome"], outcome, "{line}");
+            assert_eq!(fake.state_of(&name), state, "{name}");
+        }
+        assert_eq!(
+            run.by_name(&full(collection, 5))["error"]["code"],
+            "NOT_FOUND"
+        );
+    }
+}
+
 #[tokio::test]
 async fn names_are_read_from_stdin() {
     let fake = fake_with([running(JOB), running(JOB_B)]).await;

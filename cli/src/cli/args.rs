@@ -28,7 +28,9 @@ EXIT CODES:
 
 JSON LINES (--json): one object per line on stdout, fields always present (null when absent):
   cancel, cancel-matching, demo:
-    {\"name\", \"kind\": \"pipeline-job\"|\"nas-job\"|\"operation\", \"service\": \"aiplatform\"|\"automl\",
+    {\"name\", \"kind\": \"pipeline-job\"|\"training-pipeline\"|\"custom-job\"|
+       \"hyperparameter-tuning-job\"|\"batch-prediction-job\"|\"data-labeling-job\"|\"nas-job\"|
+       \"tuning-job\"|\"operation\", \"service\": \"aiplatform\"|\"automl\",
      \"outcome\": \"requested\"|\"cancelled\"|\"finished_anyway\"|\"still_running\"|\"error\",
      \"state\": \"CANCELLED\"|...|null, \"resource_error\": {\"code\", \"message\"}|null,
      \"error\": {\"code\", \"message\"}|null}
@@ -42,8 +44,9 @@ JSON LINES (--json): one object per line on stdout, fields always present (null 
   null when no server answered (connection or credential failure).
 
 NAMES:
-  projects/P/locations/L/pipelineJobs/ID, .../nasJobs/ID, .../operations/ID (also nested
-  operations), or the AIP-122 full names //aiplatform.googleapis.com/projects/... and
+  projects/P/locations/L/COLLECTION/ID where COLLECTION is pipelineJobs, trainingPipelines,
+  customJobs, hyperparameterTuningJobs, batchPredictionJobs, dataLabelingJobs, nasJobs,
+  tuningJobs or operations (also nested operations), or the AIP-122 full names //aiplatform.googleapis.com/projects/... and
   //automl.googleapis.com/projects/.../operations/ID. A relative operation name is a Vertex AI
   operation unless --service automl is given. With --project, `locations/L/...` is completed;
   with --project and --region, `pipelineJobs/ID` (and the other collections) too.
@@ -53,8 +56,9 @@ AUTHENTICATION:
   VERTEX_CANCEL_ACCESS_TOKEN, else Application Default Credentials. A token is never accepted as
   an argument value (it would show in `ps`). --no-auth sends none (loopback endpoints only).";
 
-/// Cancel Vertex AI pipeline jobs, NAS jobs and long-running operations, and report what really
-/// happened.
+/// Cancel Vertex AI jobs of every kind (pipeline, training pipeline, custom, hyperparameter
+/// tuning, batch prediction, data labeling, NAS, GenAI tuning) and long-running operations, and
+/// report what really happened.
 #[derive(Debug, Parser)]
 #[command(name = "vertex-cancel", version, about, after_long_help = AFTER_LONG_HELP)]
 pub(crate) struct Cli {

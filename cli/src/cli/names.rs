@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use vertex_cancel::name::MAX_NAME_LEN;
-use vertex_cancel::{EndpointResolver, LocationName, Service, Target};
+use vertex_cancel::{EndpointResolver, LocationName, Service, Target, TargetKind};
 
 use super::args::ServiceArg;
 use super::exit::{CliError, error_chain};
@@ -29,8 +29,16 @@ const MAX_BAD_NAMES: usize = 1000;
 /// is room for surrounding whitespace. A longer line is refused (exit 2).
 pub(crate) const MAX_LINE_BYTES: usize = 4096;
 
-/// Collections a short name may start with.
-const COLLECTIONS: [&str; 3] = ["pipelineJobs/", "nasJobs/", "operations/"];
+/// Whether `input` starts with the collection word of a kind (`customJobs/ID`, `operations/ID`
+/// ...): a short name that `--project` and `--region` complete. The library's kind table is the
+/// one list of collections.
+fn starts_with_collection(input: &str) -> bool {
+    TargetKind::ALL.iter().any(|kind| {
+        input
+            .strip_prefix(kind.collection())
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
 
 /// What completes and checks names.
 #[derive(Debug, Clone, Default)]
@@ -186,7 +194,7 @@ impl NameContext {
                     )
                 });
         }
-        if COLLECTIONS.iter().any(|c| input.starts_with(c)) {
+        if starts_with_collection(input) {
             return match (project, self.region.as_deref()) {
                 (Some(p), Some(r)) => Ok(format!("projects/{p}/locations/{r}/{input}")),
                 _ => Err(format!(
@@ -198,8 +206,8 @@ impl NameContext {
         if !input.contains('/') && !input.is_empty() {
             return Err(format!(
                 "`{}` is a bare id, which does not say what it names; give \
-                 projects/P/locations/L/pipelineJobs/ID (or nasJobs/, operations/), or \
-                 pipelineJobs/ID with --project and --region",
+                 projects/P/locations/L/COLLECTION/ID (pipelineJobs/, customJobs/, operations/ ...), \
+                 or COLLECTION/ID with --project and --region",
                 for_terminal(input, DEFAULT_SHOWN_CHARS)
             ));
         }
@@ -442,7 +450,6 @@ impl SpoolWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vertex_cancel::TargetKind;
 
     const JOB: &str = "projects/p/locations/us-central1/pipelineJobs/1";
     const OP: &str = "projects/p/locations/us-central1/operations/9";
