@@ -653,7 +653,13 @@ async fn demo_shows_every_outcome_and_exits_0() {
     let run = cli(&["demo", "--json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let lines = run.json();
-    assert_eq!(lines.len(), 7);
+    assert_eq!(lines.len(), 13);
+    for kind in vertex_cancel::TargetKind::ALL {
+        assert!(
+            lines.iter().any(|l| l["kind"] == kind.as_str()),
+            "the demo shows no {kind}"
+        );
+    }
     assert!(
         lines
             .iter()

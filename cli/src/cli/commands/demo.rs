@@ -2,8 +2,9 @@
 //! states, cancel them all through the real client over loopback gRPC (with a token, as against
 //! Google), wait, and show what happened to each.
 //!
-//! The mix is chosen to show every outcome an operator meets: cancelled, finished anyway,
-//! already finished, and a service that cannot cancel (UNIMPLEMENTED). The demo exits 0 when
+//! The mix is chosen to show every kind of target (one job of each kind, operations of both
+//! services) and every outcome an operator meets: cancelled, finished anyway, already finished,
+//! and a service that cannot cancel (UNIMPLEMENTED). The demo exits 0 when
 //! each target ended as designed, so it doubles as a smoke test of the whole stack.
 
 use std::collections::HashMap;
@@ -81,6 +82,45 @@ fn seeds() -> Vec<Seed> {
             State::Running,
             "finished_anyway",
             |s| s.with_cancel_outcome(CancelOutcome::Failed),
+        ),
+        seed(
+            "projects/demo/locations/us-central1/trainingPipelines/1207",
+            State::Running,
+            "cancelled",
+            |s| s.with_display_name("churn-automl"),
+        ),
+        seed(
+            "projects/demo/locations/us-central1/customJobs/8801",
+            State::Running,
+            "cancelled",
+            |s| s.with_display_name("train-resnet"),
+        ),
+        seed(
+            "projects/demo/locations/us-central1/hyperparameterTuningJobs/5150",
+            State::Running,
+            "finished_anyway",
+            |s| {
+                s.with_display_name("lr-sweep")
+                    .with_cancel_outcome(CancelOutcome::Succeeded)
+            },
+        ),
+        seed(
+            "projects/demo/locations/us-central1/batchPredictionJobs/3303",
+            State::Running,
+            "cancelled",
+            |s| s.with_display_name("score-all-users"),
+        ),
+        seed(
+            "projects/demo/locations/us-central1/dataLabelingJobs/4404",
+            State::Pending,
+            "cancelled",
+            |s| s.with_display_name("label-images"),
+        ),
+        seed(
+            "projects/demo/locations/us-central1/tuningJobs/6606",
+            State::Running,
+            "cancelled",
+            |s| s,
         ),
         seed(
             "projects/demo/locations/us-central1/operations/export-77",
