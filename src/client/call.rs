@@ -168,8 +168,8 @@ impl Client {
             limiter.until_ready(site.service, site.location).await;
         }
         // Outside the attempt's timer: waiting for a token (only when none is valid) is bounded
-        // by the refresh task's fetch timeout and fails as `Error::Auth`, not as a server that
-        // did not answer.
+        // by the token cache (three failed fetches in a row, 30 s at most) and fails as
+        // `Error::Auth`, not as a server that did not answer.
         let request = self.request(message, routing).await?;
         let started = Instant::now();
         let timeout = site
