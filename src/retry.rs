@@ -2,10 +2,17 @@
 //! exponential backoff with full jitter that honours the server's `RetryInfo`, and client-side
 //! adaptive throttling that stops retry storms during a near-total outage.
 //!
-//! One loop (`Retrier::run`) makes every decision, so the policy can be read in one place.
+//! One loop (`RouteRetrier::run`) makes every decision, so the policy can be read in one place.
 //! Only errors for which [`Error::is_retryable`] holds are retried; every call this crate retries
 //! (cancel, get, list) is idempotent.
+//!
+//! The throttle is kept per route (an endpoint and the region it serves), not per client:
+//! Vertex AI's regions fail independently, so a region that is down must neither throttle the
+//! retries of a healthy one nor be hidden by a busy healthy one. Throttles are made on a route's
+//! first call; a client meets a few dozen regions at most, and past 256 routes
+//! (`MAX_ROUTE_THROTTLES`) further ones share one throttle, so no input grows them without bound.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -49,8 +56,8 @@ pub struct RetryConfig {
     /// No attempt starts later than this after the first one.
     pub total_timeout: Duration,
     /// `K` of client-side adaptive throttling (Google SRE book, "Handling Overload"): retries
-    /// are rejected locally once fewer than `1/K` of recent attempts were accepted by the
-    /// server. `None` disables throttling.
+    /// are rejected locally once fewer than `1/K` of recent attempts in the same region were
+    /// accepted by the server. `None` disables throttling.
     pub throttle_k: Option<f64>,
 }
 
@@ -285,22 +292,57 @@ impl AdaptiveThrottle {
     }
 }
 
-/// Runs calls under a [`RetryConfig`]; cloned handles share one throttle.
+/// Routes that get a throttle of their own; later ones share one. Vertex AI has a few dozen
+/// regions (times two services), so only a caller naming invented locations gets this far.
+pub(crate) const MAX_ROUTE_THROTTLES: usize = 256;
+
+/// A client's throttles, one per route, each made on the route's first call.
+#[derive(Debug)]
+struct Throttles {
+    k: f64,
+    by_route: Mutex<HashMap<Box<str>, Arc<AdaptiveThrottle>>>,
+    /// Shared by the routes beyond [`MAX_ROUTE_THROTTLES`].
+    overflow: Arc<AdaptiveThrottle>,
+}
+
+impl Throttles {
+    fn new(k: f64) -> Self {
+        Throttles {
+            k,
+            by_route: Mutex::new(HashMap::new()),
+            overflow: Arc::new(AdaptiveThrottle::new(k)),
+        }
+    }
+
+    fn for_route(&self, route: &str) -> Arc<AdaptiveThrottle> {
+        let mut by_route = self.by_route.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(throttle) = by_route.get(route) {
+            return Arc::clone(throttle);
+        }
+        if by_route.len() >= MAX_ROUTE_THROTTLES {
+            return Arc::clone(&self.overflow);
+        }
+        let throttle = Arc::new(AdaptiveThrottle::new(self.k));
+        by_route.insert(route.into(), Arc::clone(&throttle));
+        throttle
+    }
+}
+
+/// A client's retry state under a [`RetryConfig`]: the jitter source and a throttle per route.
+/// Cloned handles share both.
 #[derive(Debug, Clone)]
 pub(crate) struct Retrier {
     config: RetryConfig,
-    throttle: Option<Arc<AdaptiveThrottle>>,
+    throttles: Option<Arc<Throttles>>,
     rng: Arc<Mutex<StdRng>>,
 }
 
 impl Retrier {
-    /// A retrier with its own throttle, jitter seeded from the thread's OS-seeded generator.
+    /// A retrier with no throttle made yet, jitter seeded from the thread's OS-seeded generator.
     pub(crate) fn new(config: RetryConfig) -> Self {
         Retrier {
             config,
-            throttle: config
-                .throttle_k
-                .map(|k| Arc::new(AdaptiveThrottle::new(k))),
+            throttles: config.throttle_k.map(|k| Arc::new(Throttles::new(k))),
             rng: Arc::new(Mutex::new(StdRng::from_rng(&mut rand::rng()))),
         }
     }
@@ -312,6 +354,27 @@ impl Retrier {
         self
     }
 
+    /// The retrier for calls on `route` (an endpoint and region): the same policy and jitter
+    /// source, and the route's own throttle. Called once per route, not per call.
+    pub(crate) fn for_route(&self, route: &str) -> RouteRetrier {
+        RouteRetrier {
+            config: self.config,
+            throttle: self.throttles.as_ref().map(|t| t.for_route(route)),
+            rng: Arc::clone(&self.rng),
+        }
+    }
+}
+
+/// Runs calls on one route under the client's [`RetryConfig`], counting them in the route's
+/// throttle.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteRetrier {
+    config: RetryConfig,
+    throttle: Option<Arc<AdaptiveThrottle>>,
+    rng: Arc<Mutex<StdRng>>,
+}
+
+impl RouteRetrier {
     /// Calls `attempt(n)` (n = 1, 2, ...) until it succeeds, fails with an error that is not
     /// retryable, or the policy gives up.
     ///
@@ -409,8 +472,9 @@ impl Retrier {
                 return Ok(delay);
             }
             if !budgeted {
-                return Err("throttled: too few recent attempts succeeded");
+                return Err("throttled: too few recent attempts on this route succeeded");
             }
+            tracing::debug!(attempt = attempts, "retry postponed by the throttle");
             // Postponed, not sent: each refusal pushes the retry back by one more backoff.
             delay = delay.saturating_add(backoff.next_delay(None));
         }
@@ -459,14 +523,16 @@ mod tests {
         ))
     }
 
-    fn seeded(config: RetryConfig, seed: u64) -> Retrier {
-        Retrier::new(config).with_rng(StdRng::seed_from_u64(seed))
+    fn seeded(config: RetryConfig, seed: u64) -> RouteRetrier {
+        Retrier::new(config)
+            .with_rng(StdRng::seed_from_u64(seed))
+            .for_route("test")
     }
 
     /// Runs one call that answers `outcomes(n)` on attempt n; returns the result and the
     /// start time of every attempt.
     async fn run_recording(
-        retrier: &Retrier,
+        retrier: &RouteRetrier,
         outcome: impl Fn(u32) -> Result<u32, Error>,
     ) -> (Result<u32, Error>, Vec<Instant>) {
         let starts = std::cell::RefCell::new(Vec::new());
@@ -481,7 +547,7 @@ mod tests {
 
     /// [`run_recording`] within a caller's deadline.
     async fn run_recording_within(
-        retrier: &Retrier,
+        retrier: &RouteRetrier,
         deadline: Instant,
         outcome: impl Fn(u32) -> Result<u32, Error>,
     ) -> (Result<u32, Error>, Vec<Instant>) {
@@ -807,6 +873,43 @@ mod tests {
         tokio::time::advance(AdaptiveThrottle::WINDOW).await;
         assert_eq!(throttle.reject_probability(), 0.0);
         assert!(throttle.allows_retry(0.0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_route_has_its_own_throttle_and_their_number_is_bounded() {
+        let retrier = Retrier::new(RetryConfig::default()).with_rng(StdRng::seed_from_u64(13));
+        let (dead, healthy) = (retrier.for_route("a"), retrier.for_route("b"));
+        for _ in 0..100 {
+            run_recording(&dead, |_| Err(unavailable()))
+                .await
+                .0
+                .unwrap_err();
+        }
+        let again = retrier.for_route("a");
+        let throttle = |r: &RouteRetrier| Arc::clone(r.throttle.as_ref().unwrap());
+        assert!(Arc::ptr_eq(&throttle(&dead), &throttle(&again)));
+        assert!(throttle(&again).reject_probability() > 0.9);
+        // The healthy route's retries are untouched by the other's outage.
+        assert_eq!(throttle(&healthy).reject_probability(), 0.0);
+        let (result, starts) =
+            run_recording(&healthy, |n| if n < 3 { Err(unavailable()) } else { Ok(n) }).await;
+        assert_eq!((result.unwrap(), starts.len()), (3, 3));
+
+        // Past the bound, new routes share one throttle.
+        let routes: Vec<_> = (0..MAX_ROUTE_THROTTLES + 2)
+            .map(|n| throttle(&retrier.for_route(&format!("r{n}"))))
+            .collect();
+        let distinct = routes
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| routes[..*i].iter().all(|u| !Arc::ptr_eq(t, u)))
+            .count();
+        // "a", "b" and 254 of the new ones have their own; the rest share the overflow.
+        assert_eq!(distinct, MAX_ROUTE_THROTTLES - 2 + 1);
+        assert!(Arc::ptr_eq(
+            &routes[MAX_ROUTE_THROTTLES],
+            &routes[MAX_ROUTE_THROTTLES + 1]
+        ));
     }
 
     #[test]

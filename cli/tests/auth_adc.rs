@@ -5,65 +5,13 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "../../tests/oauth_common/mod.rs"]
+mod oauth_common;
 
-use axum::extract::State as AxumState;
-use axum::routing::post;
 use futures::StreamExt;
+use oauth_common::{INVALID_GRANT, TokenEndpoint, authorized_user_json, service_account_json};
 use vertex_cancel::fake::FakeVertex;
 use vertex_cancel::{CancelMany, Client, Credentials, Error, Outcome, State, Target};
-
-/// A throwaway RSA key made for these tests only; it signs JWTs nobody verifies.
-const TEST_ONLY_KEY: &str = include_str!("../../tests/data/TEST-ONLY-service-account-key.pem");
-
-#[derive(Clone, Default)]
-struct TokenEndpoint {
-    fetches: Arc<AtomicUsize>,
-    bodies: Arc<std::sync::Mutex<Vec<String>>>,
-    fail: bool,
-}
-
-/// Serves `POST /token` on 127.0.0.1 and returns its URL.
-async fn serve_tokens(endpoint: TokenEndpoint) -> String {
-    async fn token(
-        AxumState(ep): AxumState<TokenEndpoint>,
-        body: String,
-    ) -> (axum::http::StatusCode, String) {
-        let n = ep.fetches.fetch_add(1, Ordering::SeqCst) + 1;
-        ep.bodies.lock().unwrap().push(body);
-        if ep.fail {
-            return (
-                axum::http::StatusCode::BAD_REQUEST,
-                r#"{"error":"invalid_grant"}"#.into(),
-            );
-        }
-        let reply = format!(
-            r#"{{"access_token":"ya29.adc-token-{n}","expires_in":3600,"token_type":"Bearer"}}"#
-        );
-        (axum::http::StatusCode::OK, reply)
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/token", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .route("/token", post(token))
-        .with_state(endpoint);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
-fn service_account_json(token_uri: &str) -> String {
-    serde_json::json!({
-        "type": "service_account",
-        "project_id": "test-project",
-        "private_key_id": "test-only",
-        "private_key": TEST_ONLY_KEY,
-        "client_email": "tester@test-project.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": token_uri,
-    })
-    .to_string()
-}
 
 fn jobs(n: usize) -> Vec<String> {
     (0..n)
@@ -74,7 +22,7 @@ fn jobs(n: usize) -> Vec<String> {
 #[tokio::test]
 async fn a_service_account_key_gets_one_token_for_many_concurrent_calls() {
     let endpoint = TokenEndpoint::default();
-    let token_uri = serve_tokens(endpoint.clone()).await;
+    let token_uri = endpoint.serve().await;
     let names = jobs(50);
     let fake = names
         .iter()
@@ -107,8 +55,8 @@ async fn a_service_account_key_gets_one_token_for_many_concurrent_calls() {
             .all(|(_, r)| matches!(r, Ok(Outcome::Requested))),
         "{results:?}"
     );
-    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 1);
-    let body = endpoint.bodies.lock().unwrap()[0].clone();
+    assert_eq!(endpoint.fetches(), 1);
+    let body = endpoint.bodies()[0].clone();
     assert!(
         body.contains("grant_type=urn") && body.contains("assertion="),
         "{body}"
@@ -118,7 +66,7 @@ async fn a_service_account_key_gets_one_token_for_many_concurrent_calls() {
 #[tokio::test]
 async fn an_authorized_user_file_is_exchanged_for_a_token() {
     let endpoint = TokenEndpoint::default();
-    let token_uri = serve_tokens(endpoint.clone()).await;
+    let token_uri = endpoint.serve().await;
     let file = std::env::temp_dir().join(format!("vertex-cancel-adc-{}.json", std::process::id()));
     let json = serde_json::json!({
         "type": "authorized_user",
@@ -151,7 +99,7 @@ async fn an_authorized_user_file_is_exchanged_for_a_token() {
         fake.calls()[0].header("x-goog-user-project"),
         Some("billing-from-adc")
     );
-    let body = endpoint.bodies.lock().unwrap()[0].clone();
+    let body = endpoint.bodies()[0].clone();
     assert!(
         body.contains("\"grant_type\":\"refresh_token\"") && body.contains("1//test-refresh-token"),
         "{body}"
@@ -160,11 +108,12 @@ async fn an_authorized_user_file_is_exchanged_for_a_token() {
 
 #[tokio::test]
 async fn a_failing_token_endpoint_is_an_auth_error_that_names_no_secret() {
-    let endpoint = TokenEndpoint {
-        fail: true,
-        ..TokenEndpoint::default()
-    };
-    let token_uri = serve_tokens(endpoint.clone()).await;
+    let endpoint = TokenEndpoint::refusing_first(
+        usize::MAX,
+        axum::http::StatusCode::BAD_REQUEST,
+        INVALID_GRANT,
+    );
+    let token_uri = endpoint.serve().await;
     let name = &jobs(1)[0];
     let fake = FakeVertex::builder()
         .token("whatever")
@@ -210,19 +159,14 @@ async fn unsupported_credential_files_are_refused_clearly() {
 #[tokio::test]
 async fn adc_from_google_application_credentials_works_for_both_file_kinds() {
     let endpoint = TokenEndpoint::default();
-    let token_uri = serve_tokens(endpoint.clone()).await;
+    let token_uri = endpoint.serve().await;
     let name = &jobs(1)[0];
-    let authorized_user = serde_json::json!({
-        "type": "authorized_user",
-        "client_id": "client.apps.googleusercontent.com",
-        "client_secret": "test-secret",
-        "refresh_token": "1//test-refresh-token",
-        "token_uri": token_uri,
-    })
-    .to_string();
-    for (i, json) in [authorized_user, service_account_json(&token_uri)]
-        .into_iter()
-        .enumerate()
+    for (i, json) in [
+        authorized_user_json(&token_uri),
+        service_account_json(&token_uri),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let token = format!("ya29.adc-token-{}", i + 1);
         let fake = FakeVertex::builder()
@@ -255,5 +199,5 @@ async fn adc_from_google_application_credentials_works_for_both_file_kinds() {
         assert!(stdout.contains("RUNNING"), "{stdout}");
         assert_eq!(fake.calls().len(), 1);
     }
-    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 2);
+    assert_eq!(endpoint.fetches(), 2);
 }

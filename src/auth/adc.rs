@@ -11,10 +11,12 @@ use crate::error::{BoxError, Error};
 use super::CLOUD_PLATFORM_SCOPE;
 use super::authorized_user::AuthorizedUser;
 use super::credentials::{AccessToken, TokenSource, auth_error, credential_type};
+use super::service_account::ServiceAccount;
 
-/// ADC, with one repair: gcp_auth 0.12 reads `GOOGLE_APPLICATION_CREDENTIALS` as a service-account
-/// key only, so the most common file (gcloud's `authorized_user`) named there would fail with
-/// "missing field private_key". Such a file is read here instead.
+/// ADC, with a file named by `GOOGLE_APPLICATION_CREDENTIALS` read here: gcp_auth 0.12 reads it
+/// as a service-account key only, so the most common file (gcloud's `authorized_user`) would fail
+/// with "missing field private_key", and a service-account key is exchanged by this crate so that
+/// a refused key is told from a failure of the moment.
 pub(super) async fn application_default_source() -> Result<Arc<dyn TokenSource>, Error> {
     if let Some(path) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
         let path = PathBuf::from(path);
@@ -24,8 +26,10 @@ pub(super) async fn application_default_source() -> Result<Arc<dyn TokenSource>,
                 path.display()
             ))
         })?;
-        if credential_type(&text)? == "authorized_user" {
-            return Ok(Arc::new(AuthorizedUser::from_json(&text)?));
+        match credential_type(&text)?.as_str() {
+            "authorized_user" => return Ok(Arc::new(AuthorizedUser::from_json(&text)?)),
+            "service_account" => return Ok(Arc::new(ServiceAccount::from_json(&text)?)),
+            _ => {}
         }
     }
     let provider = gcp_auth::provider().await.map_err(auth_error)?;
@@ -43,16 +47,9 @@ pub(super) fn adc_file_text() -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// Adapts any gcp_auth provider (service account, metadata server, gcloud) to [`TokenSource`].
+/// Adapts gcp_auth's other providers (metadata server, gcloud) to [`TokenSource`]; their
+/// failures cannot be told apart, so all count as failures of the moment.
 pub(super) struct GcpAuthSource(Arc<dyn gcp_auth::TokenProvider>);
-
-impl GcpAuthSource {
-    /// A service-account key given as JSON text.
-    pub(super) fn service_account(json: &str) -> Result<Self, Error> {
-        let account = gcp_auth::CustomServiceAccount::from_json(json).map_err(auth_error)?;
-        Ok(Self(Arc::new(account)))
-    }
-}
 
 impl TokenSource for GcpAuthSource {
     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>> {

@@ -10,8 +10,9 @@ use futures::future::BoxFuture;
 
 use crate::error::{BoxError, Error};
 
-use super::adc::{GcpAuthSource, adc_file_text, application_default_source};
+use super::adc::{adc_file_text, application_default_source};
 use super::authorized_user::AuthorizedUser;
+use super::service_account::ServiceAccount;
 use super::token_cache::{TokenCache, bearer_header};
 
 /// An access token and how long it stays valid. `Debug` prints `[redacted]`.
@@ -48,7 +49,9 @@ impl fmt::Debug for AccessToken {
 /// Any source of access tokens (workload identity federation, a vault, a sidecar ...).
 ///
 /// Only the cache's background task calls [`fetch`](TokenSource::fetch), so an implementation
-/// needs no caching of its own.
+/// needs no caching or retrying of its own: a failed fetch is retried with backoff (a call with
+/// no valid token waits through a few), unless the error is a [`CredentialsRejected`], which
+/// ends the fetching and fails every call that has no still-valid token at once.
 ///
 /// # Example: workload identity federation
 /// gcp_auth has no external-account support; any crate (or your own STS exchange) can supply
@@ -76,6 +79,28 @@ impl fmt::Debug for AccessToken {
 pub trait TokenSource: Send + Sync + 'static {
     /// Fetches a fresh token.
     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>>;
+}
+
+/// A token fetch refused for good: a revoked or deleted key, an `invalid_grant`, an unknown
+/// client. A [`TokenSource`] returns it (boxed) so that the token cache stops asking; any other
+/// error counts as a failure of the moment and is retried.
+///
+/// Troubleshooting: the cause names the token endpoint's answer; create a new key or run
+/// `gcloud auth application-default login` again.
+#[derive(Debug, thiserror::Error)]
+#[error("the credentials were rejected; retrying cannot help")]
+pub struct CredentialsRejected {
+    #[source]
+    cause: BoxError,
+}
+
+impl CredentialsRejected {
+    /// Marks `cause` as a refusal that retrying cannot mend.
+    pub fn new(cause: impl Into<BoxError>) -> Self {
+        Self {
+            cause: cause.into(),
+        }
+    }
 }
 
 /// Which credentials a client sends.
@@ -131,9 +156,10 @@ impl Credentials {
     /// A service-account key given as JSON text (its `token_uri` is used as written).
     ///
     /// # Errors
-    /// [`Error::Auth`] when the JSON is not a service-account key.
+    /// [`Error::Auth`] when the JSON is not a service-account key;
+    /// [`Error::InsecureEndpoint`] when its `token_uri` is plaintext to a host not loopback.
     pub fn service_account_json(json: &str) -> Result<Self, Error> {
-        Ok(Self::from_provider(GcpAuthSource::service_account(json)?))
+        Ok(Self::from_provider(ServiceAccount::from_json(json)?))
     }
 
     /// A service-account key file, or an `authorized_user` file as written by

@@ -7,16 +7,25 @@
 //! instead of awaiting a fetch, and concurrent calls never stampede the token endpoint. Tokens never
 //! appear in `Debug`, `Display`, logs or errors.
 //!
+//! A failed fetch is retried with backoff while a still-valid token stays in use; a call that
+//! has no valid token waits through at most three failed fetches (and at most 30 s). A refusal
+//! that retrying cannot mend ([`CredentialsRejected`]: `invalid_grant`, a revoked key, HTTP 400
+//! or 401 from the token endpoint) ends the fetching and fails such calls at once.
+//!
 //! One file per concern: `credentials` (the sources a caller names), `adc` (Application Default
-//! Credentials through gcp_auth), `authorized_user` (gcloud's refresh-token exchange) and
-//! `token_cache` (the background refresh and the header every call reads).
+//! Credentials through gcp_auth), `oauth` (the token endpoint exchange and what counts as a
+//! refusal), `service_account` (the signed-JWT exchange of a key), `authorized_user` (gcloud's
+//! refresh-token exchange) and `token_cache` (the background refresh and the header every call
+//! reads).
 
 mod adc;
 mod authorized_user;
 mod credentials;
+mod oauth;
+mod service_account;
 mod token_cache;
 
-pub use credentials::{AccessToken, Credentials, TokenSource};
+pub use credentials::{AccessToken, Credentials, CredentialsRejected, TokenSource};
 pub(crate) use token_cache::TokenCache;
 
 /// The OAuth scope every Vertex AI call needs.

@@ -1,25 +1,41 @@
 //! The token cache: a background task owns every fetch and publishes the current
 //! `authorization` header on a `watch` channel, so a call reads a ready header and concurrent
 //! calls never stampede the token endpoint.
+//!
+//! A failed fetch is retried with jittered backoff while the still-valid token, if any, stays in
+//! use. A call that has no valid token waits for the fetches under way, but not forever: it fails
+//! with [`Error::Auth`] once [`FETCH_ATTEMPTS`] fetches in a row have failed, or after
+//! [`TOKEN_WAIT`]. A [`CredentialsRejected`] ends the fetching: the calls that have no valid
+//! token fail at once with it.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
-use crate::error::{Error, SharedError};
+use crate::error::{BoxError, Error, SharedError};
+use crate::retry::{Backoff, BackoffConfig};
 
 use super::MAX_TOKEN_LEN;
-use super::credentials::{TokenSource, auth_error};
+use super::credentials::{CredentialsRejected, TokenSource, auth_error};
 
 /// How long before expiry a token is refreshed at the latest.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-/// First and largest pause between failed fetches; the still-valid token stays in use meanwhile.
-const FETCH_RETRY_INITIAL: Duration = Duration::from_millis(500);
-const FETCH_RETRY_MAX: Duration = Duration::from_secs(30);
+/// The pauses between failed fetches (full jitter); the still-valid token stays in use meanwhile.
+const FETCH_BACKOFF: BackoffConfig = BackoffConfig {
+    initial: Duration::from_millis(500),
+    max: Duration::from_secs(30),
+    multiplier: 2.0,
+};
+/// Failed fetches in a row after which a call with no valid token gives up: a token endpoint
+/// that failed for a moment is ridden out, one that is down fails calls instead of hanging them.
+/// Later fetches go on in the background.
+const FETCH_ATTEMPTS: u32 = 3;
 /// Lifetime assumed for a token whose source does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// Longest lifetime believed: a larger `expires_in` is refreshed as if it were this.
@@ -29,6 +45,8 @@ const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 /// How long one fetch may take before it counts as failed (a blackholed metadata server).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a call waits for a token when none is valid, however the fetches go.
+const TOKEN_WAIT: Duration = FETCH_TIMEOUT;
 
 /// What a call sends as `authorization`, kept ready for the hot path.
 #[derive(Clone)]
@@ -49,8 +67,31 @@ pub(crate) enum TokenCache {
 #[derive(Clone, Default)]
 pub(crate) struct Published {
     token: Option<CachedToken>,
-    /// The last fetch failed with this (the token, if any, may still be valid).
-    error: Option<SharedError>,
+    /// The last fetch failed (the token, if any, may still be valid).
+    failure: Option<FetchFailure>,
+}
+
+/// The last failed fetch.
+#[derive(Clone)]
+struct FetchFailure {
+    error: SharedError,
+    /// The source rejected the credentials: no fetch follows.
+    permanent: bool,
+    /// Failed fetches in a row, this one included.
+    in_a_row: u32,
+}
+
+impl FetchFailure {
+    /// Whether a call with no valid token should stop waiting and report this.
+    fn ends_the_wait(&self) -> bool {
+        self.permanent || self.in_a_row >= FETCH_ATTEMPTS
+    }
+
+    fn to_error(&self) -> Error {
+        Error::Auth {
+            source: Box::new(self.error.clone()),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -106,13 +147,16 @@ impl TokenCache {
         match self {
             Self::None => Ok(None),
             Self::Static(header) => Ok(Some(header.clone())),
-            Self::Refreshing { rx, .. } => rx
-                .borrow()
-                .token
-                .as_ref()
-                .filter(|t| t.is_valid())
-                .map(|t| Some(t.header.clone()))
-                .ok_or_else(|| auth_error("no valid access token yet; one is being fetched")),
+            Self::Refreshing { rx, .. } => {
+                let published = rx.borrow();
+                if let Some(token) = published.token.as_ref().filter(|t| t.is_valid()) {
+                    return Ok(Some(token.header.clone()));
+                }
+                Err(match &published.failure {
+                    Some(failure) => failure.to_error(),
+                    None => auth_error("no valid access token yet; one is being fetched"),
+                })
+            }
         }
     }
 
@@ -136,17 +180,29 @@ impl TokenCache {
     }
 }
 
-async fn wait_for_token(mut rx: watch::Receiver<Published>) -> Result<AsciiMetadataValue, Error> {
+/// Waits for a valid token, until the fetches have failed [`FETCH_ATTEMPTS`] times in a row or
+/// for good, and at most [`TOKEN_WAIT`].
+async fn wait_for_token(rx: watch::Receiver<Published>) -> Result<AsciiMetadataValue, Error> {
+    let waited = tokio::time::timeout(TOKEN_WAIT, next_token(rx.clone())).await;
+    waited.unwrap_or_else(|_| {
+        Err(match &rx.borrow().failure {
+            Some(failure) => failure.to_error(),
+            None => auth_error(format!(
+                "no access token within {TOKEN_WAIT:?}: the token source did not answer"
+            )),
+        })
+    })
+}
+
+async fn next_token(mut rx: watch::Receiver<Published>) -> Result<AsciiMetadataValue, Error> {
     loop {
         {
             let published = rx.borrow_and_update();
             if let Some(token) = published.token.as_ref().filter(|t| t.is_valid()) {
                 return Ok(token.header.clone());
             }
-            if let Some(error) = &published.error {
-                return Err(Error::Auth {
-                    source: Box::new(error.clone()),
-                });
+            if let Some(failure) = published.failure.as_ref().filter(|f| f.ends_the_wait()) {
+                return Err(failure.to_error());
             }
         }
         if rx.changed().await.is_err() {
@@ -155,43 +211,46 @@ async fn wait_for_token(mut rx: watch::Receiver<Published>) -> Result<AsciiMetad
     }
 }
 
-/// Owns every fetch: one at a time, however many calls are waiting.
+/// Owns every fetch: one at a time, however many calls are waiting. Ends when every receiver
+/// is gone, or when the source rejects the credentials.
 async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>) {
-    let mut retry_delay = FETCH_RETRY_INITIAL;
+    // Made on the first failure after a success, so each outage starts from the first delay.
+    let mut backoff = None;
+    let mut in_a_row = 0;
     loop {
-        let fetched = match tokio::time::timeout(FETCH_TIMEOUT, source.fetch()).await {
-            Ok(result) => result,
-            Err(_) => {
-                Err(format!("the token source did not answer within {FETCH_TIMEOUT:?}").into())
-            }
-        };
-        let next = match fetched.map_err(SharedError::new).and_then(|token| {
-            let lifetime = token
-                .expires_in
-                .unwrap_or(DEFAULT_LIFETIME)
-                .min(MAX_LIFETIME);
-            bearer_header(&token.secret)
-                .map(|header| (header, lifetime))
-                .map_err(SharedError::new)
-        }) {
+        let next = match fetch(&*source).await {
             Ok((header, lifetime)) => {
-                retry_delay = FETCH_RETRY_INITIAL;
+                (backoff, in_a_row) = (None, 0);
                 tx.send_replace(Published {
                     token: Some(CachedToken {
                         header,
                         usable_until: Instant::now() + lifetime - EXPIRY_MARGIN.min(lifetime / 4),
                     }),
-                    error: None,
+                    failure: None,
                 });
                 tracing::debug!(lifetime_s = lifetime.as_secs(), "access token refreshed");
                 refresh_after(lifetime)
             }
             Err(error) => {
-                tracing::warn!(error = %error, "access token fetch failed; retrying");
-                tx.send_modify(|p| p.error = Some(error));
-                let delay = retry_delay;
-                retry_delay = (retry_delay * 2).min(FETCH_RETRY_MAX);
-                delay
+                in_a_row += 1;
+                let permanent = error.is::<CredentialsRejected>();
+                let error = SharedError::new(error);
+                tracing::warn!(error = %error, permanent, in_a_row, "access token fetch failed");
+                tx.send_modify(|p| {
+                    p.failure = Some(FetchFailure {
+                        error,
+                        permanent,
+                        in_a_row,
+                    });
+                });
+                if permanent {
+                    return;
+                }
+                backoff
+                    .get_or_insert_with(|| {
+                        Backoff::with_rng(FETCH_BACKOFF, StdRng::from_rng(&mut rand::rng()))
+                    })
+                    .next_delay(None)
             }
         };
         tokio::select! {
@@ -199,6 +258,18 @@ async fn refresh_loop(source: Arc<dyn TokenSource>, tx: watch::Sender<Published>
             () = tokio::time::sleep(next) => {}
         }
     }
+}
+
+/// One fetch, within [`FETCH_TIMEOUT`]: the header and the lifetime believed.
+async fn fetch(source: &dyn TokenSource) -> Result<(AsciiMetadataValue, Duration), BoxError> {
+    let token = tokio::time::timeout(FETCH_TIMEOUT, source.fetch())
+        .await
+        .map_err(|_| format!("the token source did not answer within {FETCH_TIMEOUT:?}"))??;
+    let lifetime = token
+        .expires_in
+        .unwrap_or(DEFAULT_LIFETIME)
+        .min(MAX_LIFETIME);
+    Ok((bearer_header(&token.secret)?, lifetime))
 }
 
 /// At 80% of the lifetime, and no later than [`REFRESH_MARGIN`] before expiry when the lifetime
@@ -259,36 +330,58 @@ pub(super) fn bearer_header(secret: &str) -> Result<AsciiMetadataValue, Error> {
 mod tests {
     use super::*;
     use crate::auth::AccessToken;
-    use crate::error::BoxError;
     use futures::future::BoxFuture;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    struct Counting {
+    /// Fetch n (from 1) answers `script(n)`; the token's secret is `tok-n`.
+    struct Scripted<F> {
         fetches: Arc<AtomicUsize>,
-        lifetime: Duration,
-        fail: bool,
+        script: F,
     }
 
-    impl TokenSource for Counting {
+    /// How fetch n ends.
+    enum Answer {
+        Token(Duration),
+        Fails,
+        Rejected,
+        Hangs,
+    }
+
+    impl<F: Fn(usize) -> Answer + Send + Sync + 'static> TokenSource for Scripted<F> {
         fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, BoxError>> {
             Box::pin(async move {
                 let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
-                if self.fail {
-                    return Err("token endpoint down".into());
+                match (self.script)(n) {
+                    Answer::Token(lifetime) => {
+                        Ok(AccessToken::new(format!("tok-{n}"), Some(lifetime)))
+                    }
+                    Answer::Fails => Err("token endpoint down".into()),
+                    Answer::Rejected => Err(CredentialsRejected::new("invalid_grant").into()),
+                    Answer::Hangs => std::future::pending().await,
                 }
-                Ok(AccessToken::new(format!("tok-{n}"), Some(self.lifetime)))
             })
         }
     }
 
-    fn counting(lifetime: Duration, fail: bool) -> (Arc<AtomicUsize>, TokenCache) {
+    fn scripted(
+        script: impl Fn(usize) -> Answer + Send + Sync + 'static,
+    ) -> (Arc<AtomicUsize>, TokenCache) {
         let fetches = Arc::new(AtomicUsize::new(0));
-        let source = Counting {
+        let source = Scripted {
             fetches: fetches.clone(),
-            lifetime,
-            fail,
+            script,
         };
         (fetches, TokenCache::refreshing(Arc::new(source)))
+    }
+
+    fn counting(lifetime: Duration, fail: bool) -> (Arc<AtomicUsize>, TokenCache) {
+        scripted(move |_| {
+            if fail {
+                Answer::Fails
+            } else {
+                Answer::Token(lifetime)
+            }
+        })
     }
 
     fn header_text(value: &AsciiMetadataValue) -> String {
@@ -341,13 +434,84 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn failing_source_is_an_auth_error_with_its_cause() {
+    async fn failing_source_is_an_auth_error_with_its_cause_after_a_few_fetches() {
         let (fetches, cache) = counting(Duration::from_secs(100), true);
+        let started = Instant::now();
         let err = cache.authorization().await.unwrap_err();
         assert!(matches!(err, Error::Auth { .. }), "{err:?}");
         let source = std::error::Error::source(&err).unwrap().to_string();
         assert!(source.contains("token endpoint down"), "{source}");
+        assert_eq!(fetches.load(Ordering::SeqCst), FETCH_ATTEMPTS as usize);
+        // Two jittered pauses, each within its bound.
+        assert!(started.elapsed() <= Duration::from_millis(500 + 1_000));
+        // The outage is known now: the next call fails at once instead of waiting again.
+        let again = futures::FutureExt::now_or_never(cache.authorization());
+        assert!(matches!(again, Some(Err(Error::Auth { .. }))), "{again:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_that_fails_for_a_moment_is_retried_and_the_waiting_call_served() {
+        let (fetches, cache) = scripted(|n| {
+            if n < FETCH_ATTEMPTS as usize {
+                Answer::Fails
+            } else {
+                Answer::Token(Duration::from_secs(3600))
+            }
+        });
+        let header = cache.authorization().await.unwrap().unwrap();
+        assert_eq!(header_text(&header), format!("Bearer tok-{FETCH_ATTEMPTS}"));
+        assert_eq!(fetches.load(Ordering::SeqCst), FETCH_ATTEMPTS as usize);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_still_valid_token_is_served_while_its_refreshes_fail() {
+        // 100 s tokens: refreshed from 50 s, usable until 90 s.
+        let (fetches, cache) = scripted(|n| {
+            if n == 1 {
+                Answer::Token(Duration::from_secs(100))
+            } else {
+                Answer::Fails
+            }
+        });
+        cache.authorization().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(89)).await;
+        assert!(fetches.load(Ordering::SeqCst) > 1 + FETCH_ATTEMPTS as usize);
+        let ready = futures::FutureExt::now_or_never(cache.authorization());
+        let header = ready.unwrap().unwrap().unwrap();
+        assert_eq!(header_text(&header), "Bearer tok-1");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let expired = futures::FutureExt::now_or_never(cache.authorization());
+        assert!(
+            matches!(expired, Some(Err(Error::Auth { .. }))),
+            "{expired:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rejected_credentials_end_the_fetching_and_fail_calls_at_once() {
+        let (fetches, cache) = scripted(|_| Answer::Rejected);
+        let err = cache.authorization().await.unwrap_err();
+        let rejected = std::error::Error::source(&err).unwrap();
+        assert!(rejected.to_string().contains("rejected"), "{rejected}");
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "no fetch after a rejection"
+        );
+        let again = futures::FutureExt::now_or_never(cache.authorization());
+        assert!(matches!(again, Some(Err(Error::Auth { .. }))), "{again:?}");
+        assert!(matches!(cache.current(), Err(Error::Auth { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_waits_for_a_token_at_most_token_wait() {
+        let (_, cache) = scripted(|_| Answer::Hangs);
+        let started = Instant::now();
+        let err = cache.authorization().await.unwrap_err();
+        assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+        assert_eq!(started.elapsed(), TOKEN_WAIT);
     }
 
     #[tokio::test(start_paused = true)]

@@ -17,6 +17,7 @@ use crate::channel::GrpcChannel;
 use crate::endpoint::{Endpoint, check_plaintext};
 use crate::error::{Error, Result};
 use crate::name::Service;
+use crate::retry::RouteRetrier;
 
 use super::builder::{Client, GRPC_TIMEOUT};
 use super::raw::routing_header;
@@ -72,11 +73,12 @@ async fn measured<T>(_: &Rpc, _: u32, one: impl Future<Output = Result<T>>) -> R
     one.await
 }
 
-/// A resolved endpoint and its channel.
+/// A resolved endpoint, its channel, and the retrier holding the route's own throttle.
 #[derive(Debug, Clone)]
 pub(crate) struct Route {
     pub(crate) endpoint: Endpoint,
     pub(crate) channel: GrpcChannel,
+    pub(crate) retrier: RouteRetrier,
 }
 
 /// A client-side request rate per (service, location): Vertex AI's quota is per region.
@@ -126,7 +128,7 @@ impl Client {
         // at every level of the caller's futures (measured: 7 KiB per cancel future, moved
         // several times per call; see BENCHMARKS.md).
         let result = Box::pin(
-            self.inner
+            route
                 .retrier
                 .run(site.deadline, |attempt| {
                     counter.fetch_add(1, Ordering::Relaxed);
@@ -166,8 +168,8 @@ impl Client {
             limiter.until_ready(site.service, site.location).await;
         }
         // Outside the attempt's timer: waiting for a token (only when none is valid) is bounded
-        // by the refresh task's fetch timeout and fails as `Error::Auth`, not as a server that
-        // did not answer.
+        // by the token cache (three failed fetches in a row, 30 s at most) and fails as
+        // `Error::Auth`, not as a server that did not answer.
         let request = self.request(message, routing).await?;
         let started = Instant::now();
         let timeout = site
@@ -237,7 +239,17 @@ impl Client {
         let endpoint = self.inner.resolver.resolve(service, location)?;
         check_plaintext(&endpoint, self.inner.headers.tokens.sends_token())?;
         let channel = self.inner.channels.get(&endpoint)?;
-        let route = Arc::new(Route { endpoint, channel });
+        // Per region, not per host: behind one endpoint override (a private endpoint, the
+        // fake) each region still fails on its own.
+        let retrier = self
+            .inner
+            .retrier
+            .for_route(&format!("{endpoint} {location}"));
+        let route = Arc::new(Route {
+            endpoint,
+            channel,
+            retrier,
+        });
         routes.insert(location.into(), Arc::clone(&route));
         Ok(route)
     }
