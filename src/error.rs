@@ -16,9 +16,11 @@ use crate::outcome::State;
 
 mod connection;
 mod shared;
+mod transport;
 
 pub use connection::ConnectionFailure;
 pub use shared::SharedError;
+pub(crate) use transport::ProxyError;
 
 /// A boxed error that can cross threads: the cause of [`Error::Connection`] and [`Error::Auth`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;

@@ -9,15 +9,15 @@ use dashmap::DashMap;
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::auth::Credentials;
+use crate::channel::proxy::ProxyRules;
+use crate::channel::tls::{self, Roots};
 use crate::channel::{
     ChannelFactory, ChannelPool, ChannelService, ChannelSettings, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_KEEP_ALIVE, GrpcChannel, LayerFn, box_channel,
 };
 use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
 use crate::error::{Error, Result};
-use crate::proxy::ProxyRules;
 use crate::retry::{Retrier, RetryConfig};
-use crate::tls::{self, Roots};
 
 use super::call::{RegionLimiter, Route};
 use super::raw::CallHeaders;
@@ -88,7 +88,7 @@ impl std::fmt::Debug for ProxyChoice {
             Self::Environment => f.write_str("Environment"),
             Self::Direct => f.write_str("Direct"),
             // The URL may carry a proxy password.
-            Self::Url(url) => write!(f, "Url({})", crate::proxy::redact_userinfo(url)),
+            Self::Url(url) => write!(f, "Url({})", crate::channel::proxy::redact_userinfo(url)),
         }
     }
 }
