@@ -1,11 +1,10 @@
-//! Configuration, validated once in [`ClientBuilder::build`], and the [`Client`] it yields.
+//! Configuration, validated once in [`ClientBuilder::build`] into the [`Client`] it yields.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use dashmap::DashMap;
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::auth::Credentials;
@@ -19,8 +18,9 @@ use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
 use crate::error::{Error, Result};
 use crate::retry::{Retrier, RetryConfig};
 
-use super::call::{RegionLimiter, Route};
-use super::raw::CallHeaders;
+use super::call::RegionLimiter;
+use super::handle::{Client, Inner};
+use super::headers::CallHeaders;
 
 /// Per-attempt timeout, as in Google's service config for long-running calls.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -423,59 +423,9 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A handle to Vertex AI: cheap to clone, `Send + Sync`; build one per process.
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub(super) inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-pub(super) struct Inner {
-    pub(super) resolver: EndpointResolver,
-    pub(super) channels: ChannelPool,
-    /// Resolved routes by service then location: one map read per call. Shared (`Arc`), so a
-    /// call does not clone the boxed channel and endpoint just to look them up.
-    pub(super) routes: [DashMap<Box<str>, Arc<Route>>; 2],
-    pub(super) headers: CallHeaders,
-    pub(super) retrier: Retrier,
-    pub(super) attempt_timeout: Duration,
-    /// `grpc-timeout` for `attempt_timeout`, formatted once instead of on every call.
-    pub(super) grpc_timeout: AsciiMetadataValue,
-    /// The client-wide request rate per region, if set.
-    pub(super) region_limiter: Option<Arc<RegionLimiter>>,
-    /// Set by [`Client::shutdown`]: later calls fail instead of reconnecting.
-    pub(super) closed: AtomicBool,
-}
-
-impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// Stops this client and every clone of it: the token refresh task ends, channels close
-    /// once in-flight calls finish, and later calls fail with [`Error::InvalidConfig`].
-    /// Dropping the last clone has the same effect without the wait.
-    pub async fn shutdown(&self) {
-        self.inner.closed.store(true, Ordering::Relaxed);
-        for routes in &self.inner.routes {
-            routes.clear();
-        }
-        self.inner.channels.clear();
-        self.inner.headers.tokens.stop().await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_client_is_clone_send_sync_and_one_pointer_wide() {
-        fn shareable<T: Clone + Send + Sync + 'static>() {}
-        shareable::<Client>();
-        assert_eq!(std::mem::size_of::<Client>(), std::mem::size_of::<usize>());
-    }
 
     #[test]
     fn the_api_client_header_names_rust_this_crate_and_grpc() {

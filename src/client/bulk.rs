@@ -24,8 +24,8 @@ use crate::outcome::{Outcome, State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
 
-use super::builder::Client;
 use super::call::RegionLimiter;
+use super::handle::Client;
 use super::kinds::Page;
 use super::targets::{Bounds, CancelAck};
 use super::wait::{Wait, deadline_after, is_missed_poll, no_answer};

@@ -18,8 +18,9 @@ use crate::endpoint::{Endpoint, check_plaintext};
 use crate::error::{Error, Result};
 use crate::name::Service;
 
-use super::builder::{Client, GRPC_TIMEOUT};
-use super::raw::routing_header;
+use super::builder::GRPC_TIMEOUT;
+use super::handle::Client;
+use super::headers::routing_header;
 
 /// Headers a request ends up with: ours (up to five) and tonic's (`te`, `content-type`, ...).
 const REQUEST_HEADERS: usize = 12;

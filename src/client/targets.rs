@@ -14,9 +14,9 @@ use crate::outcome::{State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
 
-use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};
 use super::filter::check_filter;
+use super::handle::Client;
 use super::kinds::{Kind, NasJobs, Operations, Page, PipelineJobs};
 
 /// The most pages one List follows: 10,000 pages of up to 100 items is a million resources,

@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::name::Target;
 use crate::outcome::{Outcome, State, TargetStatus};
 
-use super::builder::Client;
 use super::call::RegionLimiter;
+use super::handle::Client;
 use super::targets::{Bounds, CancelAck};
 
 /// The shortest delay between two polls of one target.
