@@ -87,6 +87,7 @@
 pub mod auth;
 mod channel;
 pub mod client;
+mod code;
 pub mod endpoint;
 pub mod error;
 pub mod escape;

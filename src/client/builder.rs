@@ -261,7 +261,7 @@ impl ClientBuilder {
     pub async fn build(self) -> Result<Client> {
         install_crypto_provider();
         self.retry.validate()?;
-        let resolver = self.resolver()?;
+        let resolver = self.endpoint_resolver()?;
         let sends_token = !self.credentials.is_none();
         self.check_credentials_fit_endpoint(&resolver, sends_token)?;
         let user_project = self
@@ -323,7 +323,14 @@ impl ClientBuilder {
             .or_else(|| self.credentials.quota_project())
     }
 
-    fn resolver(&self) -> Result<EndpointResolver> {
+    /// The endpoint resolver [`build`](Self::build) will use (universe domain, region, endpoint
+    /// override), so a caller can check targets against it before any client exists.
+    ///
+    /// # Errors
+    /// As `build` for these options: [`Error::InvalidConfig`] for a bad universe domain,
+    /// [`Error::InvalidLocation`] for a bad region, [`Error::InsecureEndpoint`] or
+    /// [`Error::InvalidConfig`] for a bad endpoint URL.
+    pub fn endpoint_resolver(&self) -> Result<EndpointResolver> {
         let mut resolver = EndpointResolver::new();
         if let Some(domain) = &self.universe_domain {
             resolver = resolver.with_universe_domain(domain)?;

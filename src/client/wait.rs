@@ -107,15 +107,13 @@ impl Client {
     /// could be read at all ([`Error::WaitTimedOut`] if that read went unanswered too).
     pub async fn cancel_and_wait(&self, target: &Target, wait: Wait) -> Result<Outcome> {
         let deadline = deadline_after(wait.budget);
-        match self.cancel_within(target, None, deadline).await? {
-            CancelAck::Started => self.wait_until(target, wait, deadline).await,
-            CancelAck::AlreadyTerminal {
-                status: Some(status),
-                ..
-            } => Ok(status.outcome()),
-            CancelAck::AlreadyTerminal { rpc, status: None } => {
-                Err(Error::already_finished(rpc, None))
-            }
+        match self
+            .cancel_within(target, None, deadline)
+            .await?
+            .into_finished()
+        {
+            Some(report) => report,
+            None => self.wait_until(target, wait, deadline).await,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use vertex_cancel::fake::{CallRecord, FakeHandle};
-use vertex_cancel::{BackoffConfig, Client, ClientBuilder, Credentials, RetryConfig, Wait};
+use vertex_cancel::{BackoffConfig, Client, ClientBuilder, Credentials, Error, RetryConfig, Wait};
 
 pub const TOKEN: &str = "ya29.test-token-for-the-fake-0123456789";
 
@@ -86,4 +86,16 @@ pub fn target(name: &str) -> vertex_cancel::Target {
 pub fn quick_cancel(name: &str) -> vertex_cancel::fake::ResourceSpec {
     vertex_cancel::fake::ResourceSpec::new(name, vertex_cancel::State::Running)
         .with_cancel_delay(Duration::from_millis(30))
+}
+
+/// The error and its causes on one line, as an operator would see them.
+pub fn chain(err: &Error) -> String {
+    let mut out = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
