@@ -145,6 +145,13 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// The client was shut down ([`Client::shutdown`](crate::Client::shutdown)), by this handle
+    /// or a clone of it; nothing was sent.
+    ///
+    /// Troubleshooting: not a problem with the input, and retrying on the same client cannot
+    /// help: build a new client if there is still work to do.
+    #[error("the client was shut down; build a new one to make further calls")]
+    Shutdown,
     /// Waiting for a target to reach a terminal state ran out of time.
     #[error("timed out after {waited:.1?} waiting for {target}{}", last_state_suffix(last_state.as_ref()))]
     WaitTimedOut {

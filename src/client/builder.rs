@@ -189,9 +189,10 @@ impl ClientBuilder {
         self
     }
 
-    /// HTTP/2 connections per endpoint, balanced (default 1).
+    /// HTTP/2 connections per endpoint, balanced (default 1). Checked in
+    /// [`build`](Self::build): 0 is [`Error::InvalidConfig`], not quietly raised to 1.
     pub fn connections_per_endpoint(mut self, connections: usize) -> Self {
-        self.connections_per_endpoint = connections.max(1);
+        self.connections_per_endpoint = connections;
         self
     }
 
@@ -273,6 +274,11 @@ impl ClientBuilder {
         let api_client = header_value("x-goog-api-client", &api_client_header())?;
         if self.attempt_timeout.is_zero() {
             return Err(invalid_config("the attempt timeout must be above zero"));
+        }
+        if self.connections_per_endpoint == 0 {
+            return Err(invalid_config(
+                "connections per endpoint must be at least 1",
+            ));
         }
         let extra_roots = self.extra_roots()?;
         let proxy = self.proxy_rules()?;

@@ -82,7 +82,8 @@ impl Default for CancelMany {
 }
 
 impl CancelMany {
-    /// At most this many RPCs in flight per stage (default 64).
+    /// At most this many RPCs in flight per stage (default 64). Clamped, not rejected: 0 is
+    /// taken as 1, since a run with no slot would never send anything.
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self
@@ -105,6 +106,7 @@ impl CancelMany {
     }
 
     /// Confirm targets sharing a parent with List once at least this many are pending (default 3).
+    /// Clamped, not rejected: 0 is taken as 1 (List even for a single pending target).
     pub fn list_threshold(mut self, targets: usize) -> Self {
         self.list_threshold = targets.max(1);
         self

@@ -227,19 +227,38 @@ impl Client {
     /// The endpoint and channel for a location, resolved and checked once, then cached.
     pub(crate) fn route(&self, service: Service, location: &str) -> Result<Arc<Route>> {
         if self.inner.closed.load(Ordering::Relaxed) {
-            return Err(Error::InvalidConfig {
-                reason: "the client was shut down".into(),
-            });
+            return Err(Error::Shutdown);
         }
-        let routes = &self.inner.routes[service as usize];
-        if let Some(route) = routes.get(location) {
-            return Ok(Arc::clone(&route));
+        let cached = self.inner.routes.get(location);
+        if let Some(route) = cached
+            .as_deref()
+            .and_then(|routes| route_of(routes, service))
+        {
+            return Ok(route);
         }
+        drop(cached);
         let endpoint = self.inner.resolver.resolve(service, location)?;
         check_plaintext(&endpoint, self.inner.headers.tokens.sends_token())?;
         let channel = self.inner.channels.get(&endpoint)?;
+        let mut routes = self.inner.routes.entry(location.into()).or_default();
+        // A concurrent first call may have resolved it meanwhile: every caller shares one.
+        if let Some(route) = route_of(&routes, service) {
+            return Ok(route);
+        }
         let route = Arc::new(Route { endpoint, channel });
-        routes.insert(location.into(), Arc::clone(&route));
+        routes.push((service, Arc::clone(&route)));
         Ok(route)
     }
+}
+
+/// The routes of one location, one per service used there: a short list, searched in place.
+pub(super) type LocationRoutes = Vec<(Service, Arc<Route>)>;
+
+/// `service`'s route among a location's, if resolved yet; total over [`Service`], so a new
+/// service needs no change here.
+fn route_of(routes: &LocationRoutes, service: Service) -> Option<Arc<Route>> {
+    routes
+        .iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, route)| Arc::clone(route))
 }

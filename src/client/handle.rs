@@ -16,7 +16,7 @@ use crate::endpoint::EndpointResolver;
 use crate::retry::Retrier;
 
 use super::builder::ClientBuilder;
-use super::call::{RegionLimiter, Route};
+use super::call::{LocationRoutes, RegionLimiter};
 use super::headers::CallHeaders;
 
 /// A handle to Vertex AI: cheap to clone, `Send + Sync`; build one per process.
@@ -29,9 +29,10 @@ pub struct Client {
 pub(super) struct Inner {
     pub(super) resolver: EndpointResolver,
     pub(super) channels: ChannelPool,
-    /// Resolved routes by service then location: one map read per call. Shared (`Arc`), so a
-    /// call does not clone the boxed channel and endpoint just to look them up.
-    pub(super) routes: [DashMap<Box<str>, Arc<Route>>; 2],
+    /// Resolved routes by location, then service: one map read per call, no allocation on a
+    /// hit. Shared (`Arc`), so a call does not clone the boxed channel and endpoint just to
+    /// look them up.
+    pub(super) routes: DashMap<Box<str>, LocationRoutes>,
     pub(super) headers: CallHeaders,
     pub(super) retrier: Retrier,
     pub(super) attempt_timeout: Duration,
@@ -50,13 +51,11 @@ impl Client {
     }
 
     /// Stops this client and every clone of it: the token refresh task ends, channels close
-    /// once in-flight calls finish, and later calls fail with [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    /// once in-flight calls finish, and later calls fail with [`Error::Shutdown`](crate::Error::Shutdown).
     /// Dropping the last clone has the same effect without the wait.
     pub async fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::Relaxed);
-        for routes in &self.inner.routes {
-            routes.clear();
-        }
+        self.inner.routes.clear();
         self.inner.channels.clear();
         self.inner.headers.tokens.stop().await;
     }

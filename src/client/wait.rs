@@ -29,6 +29,9 @@ pub const WAIT_GRACE: Duration = Duration::from_secs(2);
 
 /// How long and how often to poll for an outcome.
 ///
+/// The setters clamp out-of-range values to the nearest usable one (each says how) instead of
+/// failing: a `Wait` is plain data with no build step, and every clamp keeps the bound.
+///
 /// A wait is a bound: `cancel_and_wait`, `wait_for_outcome` and `cancel_many` with a wait end
 /// (per target) within the budget plus [`WAIT_GRACE`] (2 s). The cancel is sent, and retried,
 /// within the budget; no poll is scheduled past it (a first interval longer than the budget
@@ -53,14 +56,17 @@ impl Wait {
         }
     }
 
-    /// Delay before the first poll (at least [`MIN_POLL_INTERVAL`]: polls spend quota).
+    /// Delay before the first poll. Clamped, not rejected: a shorter one is raised to
+    /// [`MIN_POLL_INTERVAL`] (polls spend quota), and one above
+    /// [`max_interval`](Self::max_interval) is cut to it.
     #[must_use]
     pub fn first_interval(mut self, interval: Duration) -> Self {
         self.first_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
-    /// Growth of the delay between polls (clamped to 1 ..= 10; not a number means 1).
+    /// Growth of the delay between polls (default 2). Clamped, not rejected: to 1 ..= 10, and
+    /// not a number means 1 (no growth).
     #[must_use]
     pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = if multiplier.is_nan() {
@@ -71,7 +77,8 @@ impl Wait {
         self
     }
 
-    /// Largest delay between polls (at least [`MIN_POLL_INTERVAL`]).
+    /// Largest delay between polls (default 30 s). Clamped, not rejected: a shorter one is
+    /// raised to [`MIN_POLL_INTERVAL`].
     #[must_use]
     pub fn max_interval(mut self, interval: Duration) -> Self {
         self.max_interval = interval.max(MIN_POLL_INTERVAL);
