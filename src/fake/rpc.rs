@@ -1,4 +1,5 @@
-//! The RPCs the fake serves and the gRPC status code names, in one table each.
+//! The RPCs the fake serves, in one table, and the serde form of a status code (its name
+//! from `crate::code`).
 //!
 //! Fault rules, the call log and the service impls all name methods; keeping the names in one
 //! place means a fault rule naming a method the fake does not serve is caught when it is armed.
