@@ -29,6 +29,8 @@ pub fn code_name(code: Code) -> &'static str {
 }
 
 /// The gRPC status code a canonical name (e.g. `UNAVAILABLE`) stands for.
+// Read by the fake's scenario files only.
+#[cfg_attr(not(feature = "fake"), allow(dead_code))]
 pub(crate) fn code_named(name: &str) -> Option<Code> {
     (0..=16)
         .map(Code::from_i32)

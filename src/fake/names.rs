@@ -16,7 +16,7 @@ use crate::name::{
 
 /// The kind of resource a name denotes; it decides which RPCs accept the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResourceKind {
+pub(crate) enum ResourceKind {
     /// `projects/{p}/locations/{l}/pipelineJobs/{id}`.
     PipelineJob,
     /// `projects/{p}/locations/{l}/nasJobs/{id}`.
@@ -27,7 +27,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// The message name, as Google's error messages use it (`PipelineJob`, ...).
-    pub fn message_name(self) -> &'static str {
+    pub(crate) fn message_name(self) -> &'static str {
         match self {
             Self::PipelineJob => "PipelineJob",
             Self::NasJob => "NasJob",
