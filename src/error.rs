@@ -16,9 +16,12 @@ use crate::outcome::State;
 
 mod connection;
 mod shared;
+mod transport;
 
+pub use crate::code::code_name;
 pub use connection::ConnectionFailure;
 pub use shared::SharedError;
+pub(crate) use transport::ProxyError;
 
 /// A boxed error that can cross threads: the cause of [`Error::Connection`] and [`Error::Auth`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -142,6 +145,13 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// The client was shut down ([`Client::shutdown`](crate::Client::shutdown)), by this handle
+    /// or a clone of it; nothing was sent.
+    ///
+    /// Troubleshooting: not a problem with the input, and retrying on the same client cannot
+    /// help: build a new client if there is still work to do.
+    #[error("the client was shut down; build a new one to make further calls")]
+    Shutdown,
     /// Waiting for a target to reach a terminal state ran out of time.
     #[error("timed out after {waited:.1?} waiting for {target}{}", last_state_suffix(last_state.as_ref()))]
     WaitTimedOut {
@@ -165,11 +175,6 @@ fn last_state_suffix(state: Option<&State>) -> String {
 }
 
 impl Error {
-    /// A cancel answered `FAILED_PRECONDITION` because the target is terminal (`state` if known).
-    pub(crate) fn already_finished(rpc: RpcError, state: Option<State>) -> Self {
-        Error::AlreadyFinished { rpc, state }
-    }
-
     /// Classifies a `Status` from a call to `endpoint`: a transport failure becomes
     /// [`Error::Connection`] naming it, a server answer the variant of its code.
     pub fn from_status_at(status: tonic::Status, endpoint: &str) -> Self {
@@ -551,29 +556,6 @@ impl fmt::Debug for RpcError {
 
 impl StdError for RpcError {}
 
-/// The canonical name of a gRPC code, as `google.rpc.Code` spells it.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -793,7 +775,10 @@ mod tests {
     #[test]
     fn already_finished_shows_state_and_code() {
         let rpc = RpcError::new(tonic::Status::failed_precondition("job is terminal"));
-        let err = Error::already_finished(rpc, Some(State::Succeeded));
+        let err = Error::AlreadyFinished {
+            rpc,
+            state: Some(State::Succeeded),
+        };
         assert_eq!(err.code(), Some(Code::FailedPrecondition));
         assert!(!err.is_retryable());
         assert_eq!(

@@ -89,6 +89,7 @@
 pub mod auth;
 mod channel;
 pub mod client;
+mod code;
 pub mod endpoint;
 pub mod error;
 pub mod escape;
@@ -98,9 +99,7 @@ pub mod name;
 pub mod outcome;
 #[cfg(feature = "raw-stubs")]
 pub mod proto;
-mod proxy;
 pub mod retry;
-mod tls;
 mod wire;
 
 /// Hidden hooks for `benches/`: the per-call pieces timed alone. Not a stable API, and only with

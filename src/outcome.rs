@@ -8,6 +8,7 @@
 //! stays written.
 
 use std::fmt;
+use std::str::FromStr;
 
 use crate::wire::google::cloud::aiplatform::v1::{
     BatchPredictionJob, CustomJob, DataLabelingJob, HyperparameterTuningJob, JobState, NasJob,
@@ -97,6 +98,49 @@ impl State {
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl State {
+    /// Every state, in declaration order: the list [`FromStr`] and [`State::terminal`] read.
+    /// A unit test matches on `State` exhaustively, so a new variant cannot be left out.
+    const ALL: [State; 12] = [
+        State::Unspecified,
+        State::Queued,
+        State::Pending,
+        State::Running,
+        State::Cancelling,
+        State::Cancelled,
+        State::Succeeded,
+        State::Failed,
+        State::Paused,
+        State::Expired,
+        State::Updating,
+        State::PartiallySucceeded,
+    ];
+
+    /// The terminal states ([`is_terminal`](Self::is_terminal)), e.g. to build a List filter.
+    pub fn terminal() -> impl Iterator<Item = State> {
+        Self::ALL.into_iter().filter(|state| state.is_terminal())
+    }
+}
+
+/// A state name that is none of [`State`]'s; see [`State`]'s `FromStr`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown state {0:?} (expected a name such as RUNNING, without the PIPELINE_STATE_/JOB_STATE_ prefix)"
+)]
+pub struct UnknownState(pub String);
+
+impl FromStr for State {
+    type Err = UnknownState;
+
+    /// Parses the name [`as_str`](Self::as_str) gives (`RUNNING`, `PARTIALLY_SUCCEEDED`).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+            .ok_or_else(|| UnknownState(name.to_owned()))
     }
 }
 
@@ -310,6 +354,51 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(TargetStatus::from(pipeline).state, State::Cancelling);
+    }
+
+    #[test]
+    fn every_state_is_listed_once_and_its_name_parses_back() {
+        // Exhaustive on purpose: a new variant fails to compile here until ALL lists it.
+        fn position(state: State) -> usize {
+            match state {
+                State::Unspecified => 0,
+                State::Queued => 1,
+                State::Pending => 2,
+                State::Running => 3,
+                State::Cancelling => 4,
+                State::Cancelled => 5,
+                State::Succeeded => 6,
+                State::Failed => 7,
+                State::Paused => 8,
+                State::Expired => 9,
+                State::Updating => 10,
+                State::PartiallySucceeded => 11,
+            }
+        }
+        for (index, state) in State::ALL.into_iter().enumerate() {
+            assert_eq!(position(state), index, "{state}");
+            assert_eq!(state.as_str().parse::<State>(), Ok(state));
+        }
+        assert_eq!(
+            "PIPELINE_STATE_RUNNING".parse::<State>(),
+            Err(UnknownState("PIPELINE_STATE_RUNNING".to_owned()))
+        );
+        assert_eq!("running".parse::<State>().ok(), None);
+    }
+
+    #[test]
+    fn terminal_lists_exactly_the_terminal_states() {
+        let terminal: Vec<State> = State::terminal().collect();
+        assert_eq!(
+            terminal,
+            [
+                State::Cancelled,
+                State::Succeeded,
+                State::Failed,
+                State::Expired,
+                State::PartiallySucceeded
+            ]
+        );
     }
 
     #[test]

@@ -439,3 +439,43 @@ async fn watch_streams_each_state_change_until_terminal() {
         [State::Running, State::Cancelling, State::Cancelled]
     );
 }
+
+#[tokio::test]
+async fn a_call_after_shutdown_is_its_own_error_not_bad_input_and_sends_nothing() {
+    let fake = FakeVertex::builder()
+        .token(TOKEN)
+        .pipeline_job(PIPELINE, State::Running)
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake).await;
+    let clone = client.clone();
+    client.shutdown().await;
+    let err = clone.cancel(&target(PIPELINE)).await.unwrap_err();
+    assert!(matches!(err, Error::Shutdown), "{err:?}");
+    assert!(!err.is_bad_input(), "{err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
+    assert!(calls_of(&fake, "CancelPipelineJob").is_empty());
+    assert_eq!(fake.state_of(PIPELINE), Some(State::Running));
+}
+
+#[tokio::test]
+async fn zero_connections_per_endpoint_is_refused_at_build() {
+    let fake = FakeVertex::builder().token(TOKEN).start().await.unwrap();
+    let err = builder(&fake)
+        .connections_per_endpoint(0)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("connections per endpoint"),
+        "{err}"
+    );
+    assert!(fake.calls().is_empty());
+    builder(&fake)
+        .connections_per_endpoint(1)
+        .build()
+        .await
+        .expect("one connection is fine");
+}

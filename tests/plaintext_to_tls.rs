@@ -5,23 +5,12 @@
 mod common;
 mod tls_common;
 
-use common::{TOKEN, fast_retry, target};
+use common::{TOKEN, chain, fast_retry, target};
 use tls_common::TestCa;
 use vertex_cancel::fake::FakeVertex;
 use vertex_cancel::{Client, ConnectionFailure, Credentials, Error};
 
 const PIPELINE: &str = "projects/p/locations/us-central1/pipelineJobs/a";
-
-fn chain(err: &Error) -> String {
-    let mut out = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
 
 #[tokio::test]
 async fn plaintext_to_a_tls_server_always_gets_the_documented_message() {

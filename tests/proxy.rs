@@ -7,7 +7,7 @@ mod tls_common;
 
 use std::time::Duration;
 
-use common::{TOKEN, fast_retry, quick_cancel, quick_wait, target};
+use common::{TOKEN, chain, fast_retry, quick_cancel, quick_wait, target};
 use futures::TryStreamExt;
 use tls_common::{ProxyMode, TestCa, TestProxy};
 use vertex_cancel::fake::{FakeHandle, FakeVertex};
@@ -250,15 +250,4 @@ async fn a_bad_proxy_url_is_invalid_config() {
         let err = builder(&setup, url).build().await.unwrap_err();
         assert!(matches!(err, Error::InvalidConfig { .. }), "{url}: {err}");
     }
-}
-
-fn chain(err: &Error) -> String {
-    let mut out = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

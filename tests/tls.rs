@@ -7,7 +7,7 @@ mod tls_common;
 
 use std::time::Duration;
 
-use common::{TOKEN, fast_retry, quick_cancel, quick_wait, target};
+use common::{TOKEN, chain, fast_retry, quick_cancel, quick_wait, target};
 use futures::TryStreamExt;
 use tls_common::{Leaf, TestCa};
 use vertex_cancel::fake::{FakeHandle, FakeVertex};
@@ -42,18 +42,6 @@ async fn tls_fake(leaf: &Leaf) -> FakeHandle {
         .start()
         .await
         .expect("TLS fake starts")
-}
-
-/// The error and its causes on one line, as an operator would see them.
-fn chain(err: &Error) -> String {
-    let mut out = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 /// A Get against `endpoint` that must fail to connect; checks what every such error shares.

@@ -15,26 +15,26 @@ use vertex_cancel::proto::google::cloud::aiplatform::v1::pipeline_service_client
 use vertex_cancel::{CancelMany, Client, Credentials, Outcome, State, Target};
 
 /// Pipeline jobs seeded in the fake; the one-cancel benches cycle through them.
-pub const JOBS: usize = 10_000;
+pub(crate) const JOBS: usize = 10_000;
 
 /// A fake with `jobs` pipeline jobs, all moved to CANCELLING before any measurement, so every
 /// measured cancel takes the same path (OK, no change) in every row.
-pub struct Bed {
-    pub fake: FakeHandle,
-    pub names: Arc<Vec<String>>,
-    pub targets: Arc<Vec<Target>>,
-    pub raw: PipelineServiceClient<Channel>,
+pub(crate) struct Bed {
+    pub(crate) fake: FakeHandle,
+    pub(crate) names: Arc<Vec<String>>,
+    pub(crate) targets: Arc<Vec<Target>>,
+    pub(crate) raw: PipelineServiceClient<Channel>,
     /// The facade on the raw stub's own channel.
-    pub shared: Client,
+    pub(crate) shared: Client,
     /// The facade on the channel it makes itself from the endpoint.
-    pub own: Client,
+    pub(crate) own: Client,
 }
 
-pub fn job(i: usize) -> String {
+pub(crate) fn job(i: usize) -> String {
     format!("projects/p/locations/us-central1/pipelineJobs/j{i:06}")
 }
 
-pub fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,7 +42,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 impl Bed {
-    pub async fn start(jobs: usize) -> Bed {
+    pub(crate) async fn start(jobs: usize) -> Bed {
         let names: Vec<String> = (0..jobs).map(job).collect();
         let fake = FakeVertex::builder()
             // No job reaches a terminal state during a run: a cancel of a terminal job would be
@@ -90,7 +90,7 @@ impl Bed {
     }
 
     /// `n` cancels through the raw stub, `concurrency` in flight, from job `start` on.
-    pub async fn raw_batch(&self, start: usize, n: usize, concurrency: usize) {
+    pub(crate) async fn raw_batch(&self, start: usize, n: usize, concurrency: usize) {
         let names = &self.names;
         stream::iter(start..start + n)
             .map(|i| {
@@ -108,7 +108,13 @@ impl Bed {
     }
 
     /// `n` cancels through `client.cancel`, `concurrency` in flight, from job `start` on.
-    pub async fn facade_batch(&self, client: &Client, start: usize, n: usize, concurrency: usize) {
+    pub(crate) async fn facade_batch(
+        &self,
+        client: &Client,
+        start: usize,
+        n: usize,
+        concurrency: usize,
+    ) {
         let targets = &self.targets;
         stream::iter(start..start + n)
             .map(|i| {
@@ -121,7 +127,7 @@ impl Bed {
     }
 
     /// `cancel_many` over the first `n` targets (cloned as the stream is read).
-    pub async fn facade_many(&self, client: &Client, n: usize, concurrency: usize) {
+    pub(crate) async fn facade_many(&self, client: &Client, n: usize, concurrency: usize) {
         let targets = Arc::clone(&self.targets);
         let input = stream::iter(0..n).map(move |i| targets[i % targets.len()].clone());
         let reports = client.cancel_many(input, CancelMany::default().concurrency(concurrency));
@@ -138,9 +144,9 @@ impl Bed {
 
 /// Wall-clock and process CPU time (every thread: client, fake, runtime) of one piece of work.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Cost {
-    pub wall: Duration,
-    pub cpu: Duration,
+pub(crate) struct Cost {
+    pub(crate) wall: Duration,
+    pub(crate) cpu: Duration,
 }
 
 impl std::ops::Add for Cost {
@@ -154,7 +160,7 @@ impl std::ops::Add for Cost {
 }
 
 /// CPU time consumed so far by every thread of this process.
-pub fn process_cpu() -> Duration {
+pub(crate) fn process_cpu() -> Duration {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -169,7 +175,7 @@ pub fn process_cpu() -> Duration {
 }
 
 /// Times one future, in wall-clock and CPU time.
-pub async fn timed(work: impl Future<Output = ()>) -> Cost {
+pub(crate) async fn timed(work: impl Future<Output = ()>) -> Cost {
     let (started, cpu) = (Instant::now(), process_cpu());
     work.await;
     Cost {
@@ -179,7 +185,7 @@ pub async fn timed(work: impl Future<Output = ()>) -> Cost {
 }
 
 /// The median of `values` (sorted in place).
-pub fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
     if values.len() % 2 == 1 {

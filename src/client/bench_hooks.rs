@@ -7,7 +7,7 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 
 use crate::error::Result;
 
-use super::builder::Client;
+use super::handle::Client;
 
 /// One client's hot-path pieces.
 #[derive(Debug, Clone)]

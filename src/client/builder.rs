@@ -1,26 +1,26 @@
-//! Configuration, validated once in [`ClientBuilder::build`], and the [`Client`] it yields.
+//! Configuration, validated once in [`ClientBuilder::build`] into the [`Client`] it yields.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use dashmap::DashMap;
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::auth::Credentials;
+use crate::channel::proxy::ProxyRules;
+use crate::channel::tls::{self, Roots};
 use crate::channel::{
     ChannelFactory, ChannelPool, ChannelService, ChannelSettings, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_KEEP_ALIVE, GrpcChannel, LayerFn, box_channel,
 };
 use crate::endpoint::{Endpoint, EndpointResolver, check_plaintext};
 use crate::error::{Error, Result};
-use crate::proxy::ProxyRules;
 use crate::retry::{Retrier, RetryConfig};
-use crate::tls::{self, Roots};
 
-use super::call::{RegionLimiter, Route};
-use super::raw::CallHeaders;
+use super::call::RegionLimiter;
+use super::handle::{Client, Inner};
+use super::headers::CallHeaders;
 
 /// Per-attempt timeout, as in Google's service config for long-running calls.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,7 +88,7 @@ impl std::fmt::Debug for ProxyChoice {
             Self::Environment => f.write_str("Environment"),
             Self::Direct => f.write_str("Direct"),
             // The URL may carry a proxy password.
-            Self::Url(url) => write!(f, "Url({})", crate::proxy::redact_userinfo(url)),
+            Self::Url(url) => write!(f, "Url({})", crate::channel::proxy::redact_userinfo(url)),
         }
     }
 }
@@ -189,9 +189,10 @@ impl ClientBuilder {
         self
     }
 
-    /// HTTP/2 connections per endpoint, balanced (default 1).
+    /// HTTP/2 connections per endpoint, balanced (default 1). Checked in
+    /// [`build`](Self::build): 0 is [`Error::InvalidConfig`], not quietly raised to 1.
     pub fn connections_per_endpoint(mut self, connections: usize) -> Self {
-        self.connections_per_endpoint = connections.max(1);
+        self.connections_per_endpoint = connections;
         self
     }
 
@@ -261,7 +262,7 @@ impl ClientBuilder {
     pub async fn build(self) -> Result<Client> {
         install_crypto_provider();
         self.retry.validate()?;
-        let resolver = self.resolver()?;
+        let resolver = self.endpoint_resolver()?;
         let sends_token = !self.credentials.is_none();
         self.check_credentials_fit_endpoint(&resolver, sends_token)?;
         let user_project = self
@@ -273,6 +274,11 @@ impl ClientBuilder {
         let api_client = header_value("x-goog-api-client", &api_client_header())?;
         if self.attempt_timeout.is_zero() {
             return Err(invalid_config("the attempt timeout must be above zero"));
+        }
+        if self.connections_per_endpoint == 0 {
+            return Err(invalid_config(
+                "connections per endpoint must be at least 1",
+            ));
         }
         let extra_roots = self.extra_roots()?;
         let proxy = self.proxy_rules()?;
@@ -323,7 +329,14 @@ impl ClientBuilder {
             .or_else(|| self.credentials.quota_project())
     }
 
-    fn resolver(&self) -> Result<EndpointResolver> {
+    /// The endpoint resolver [`build`](Self::build) will use (universe domain, region, endpoint
+    /// override), so a caller can check targets against it before any client exists.
+    ///
+    /// # Errors
+    /// As `build` for these options: [`Error::InvalidConfig`] for a bad universe domain,
+    /// [`Error::InvalidLocation`] for a bad region, [`Error::InsecureEndpoint`] or
+    /// [`Error::InvalidConfig`] for a bad endpoint URL.
+    pub fn endpoint_resolver(&self) -> Result<EndpointResolver> {
         let mut resolver = EndpointResolver::new();
         if let Some(domain) = &self.universe_domain {
             resolver = resolver.with_universe_domain(domain)?;
@@ -423,59 +436,9 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A handle to Vertex AI: cheap to clone, `Send + Sync`; build one per process.
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub(super) inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-pub(super) struct Inner {
-    pub(super) resolver: EndpointResolver,
-    pub(super) channels: ChannelPool,
-    /// Resolved routes by service then location: one map read per call. Shared (`Arc`), so a
-    /// call does not clone the boxed channel and endpoint just to look them up.
-    pub(super) routes: [DashMap<Box<str>, Arc<Route>>; 2],
-    pub(super) headers: CallHeaders,
-    pub(super) retrier: Retrier,
-    pub(super) attempt_timeout: Duration,
-    /// `grpc-timeout` for `attempt_timeout`, formatted once instead of on every call.
-    pub(super) grpc_timeout: AsciiMetadataValue,
-    /// The client-wide request rate per region, if set.
-    pub(super) region_limiter: Option<Arc<RegionLimiter>>,
-    /// Set by [`Client::shutdown`]: later calls fail instead of reconnecting.
-    pub(super) closed: AtomicBool,
-}
-
-impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// Stops this client and every clone of it: the token refresh task ends, channels close
-    /// once in-flight calls finish, and later calls fail with [`Error::InvalidConfig`].
-    /// Dropping the last clone has the same effect without the wait.
-    pub async fn shutdown(&self) {
-        self.inner.closed.store(true, Ordering::Relaxed);
-        for routes in &self.inner.routes {
-            routes.clear();
-        }
-        self.inner.channels.clear();
-        self.inner.headers.tokens.stop().await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_client_is_clone_send_sync_and_one_pointer_wide() {
-        fn shareable<T: Clone + Send + Sync + 'static>() {}
-        shareable::<Client>();
-        assert_eq!(std::mem::size_of::<Client>(), std::mem::size_of::<usize>());
-    }
 
     #[test]
     fn the_api_client_header_names_rust_this_crate_and_grpc() {

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
@@ -18,14 +18,15 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
 
-use super::builder::Client;
 use super::call::RegionLimiter;
+use super::filter::terminal_state_filter;
+use super::handle::Client;
 use super::kinds::Page;
 use super::targets::{Bounds, CancelAck};
 use super::wait::{Wait, deadline_after, is_missed_poll, no_answer};
@@ -81,7 +82,8 @@ impl Default for CancelMany {
 }
 
 impl CancelMany {
-    /// At most this many RPCs in flight per stage (default 64).
+    /// At most this many RPCs in flight per stage (default 64). Clamped, not rejected: 0 is
+    /// taken as 1, since a run with no slot would never send anything.
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self
@@ -104,6 +106,7 @@ impl CancelMany {
     }
 
     /// Confirm targets sharing a parent with List once at least this many are pending (default 3).
+    /// Clamped, not rejected: 0 is taken as 1 (List even for a single pending target).
     pub fn list_threshold(mut self, targets: usize) -> Self {
         self.list_threshold = targets.max(1);
         self
@@ -117,7 +120,7 @@ impl CancelMany {
     /// ([`ClientBuilder::attempt_timeout`](super::ClientBuilder::attempt_timeout)) more to be
     /// answered and is reported, [`Outcome::Requested`] if accepted (also a target that was
     /// waiting for confirmation: its cancel was accepted, its outcome is not known), else its
-    /// error ([`Error::DeadlineExceeded`] if still unanswered); then the stream ends. Targets
+    /// error ([`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded) if still unanswered); then the stream ends. Targets
     /// never read from the input are not reported.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.stop = Some(StopSignal(signal.boxed().shared()));
@@ -521,13 +524,13 @@ impl Client {
             TargetKind::PipelineJob => {
                 self.list_statuses::<aip::ListPipelineJobsRequest>(
                     group,
-                    TERMINAL_PIPELINE_FILTER,
+                    &TERMINAL_PIPELINE_FILTER,
                     limiter,
                 )
                 .await?
             }
             TargetKind::NasJob => {
-                self.list_statuses::<aip::ListNasJobsRequest>(group, TERMINAL_JOB_FILTER, limiter)
+                self.list_statuses::<aip::ListNasJobsRequest>(group, &TERMINAL_JOB_FILTER, limiter)
                     .await?
             }
             TargetKind::Operation => {
@@ -537,7 +540,7 @@ impl Client {
             TargetKind::CustomJob => {
                 self.list_statuses::<aip::ListCustomJobsRequest>(
                     group,
-                    TERMINAL_JOB_FILTER,
+                    &TERMINAL_JOB_FILTER,
                     limiter,
                 )
                 .await?
@@ -545,7 +548,7 @@ impl Client {
             TargetKind::HyperparameterTuningJob => {
                 self.list_statuses::<aip::ListHyperparameterTuningJobsRequest>(
                     group,
-                    TERMINAL_JOB_FILTER,
+                    &TERMINAL_JOB_FILTER,
                     limiter,
                 )
                 .await?
@@ -553,7 +556,7 @@ impl Client {
             TargetKind::BatchPredictionJob => {
                 self.list_statuses::<aip::ListBatchPredictionJobsRequest>(
                     group,
-                    TERMINAL_JOB_FILTER,
+                    &TERMINAL_JOB_FILTER,
                     limiter,
                 )
                 .await?
@@ -561,7 +564,7 @@ impl Client {
             TargetKind::DataLabelingJob => {
                 self.list_statuses::<aip::ListDataLabelingJobsRequest>(
                     group,
-                    TERMINAL_JOB_FILTER,
+                    &TERMINAL_JOB_FILTER,
                     limiter,
                 )
                 .await?
@@ -569,7 +572,7 @@ impl Client {
             TargetKind::TrainingPipeline => {
                 self.list_statuses::<aip::ListTrainingPipelinesRequest>(
                     group,
-                    TERMINAL_PIPELINE_FILTER,
+                    &TERMINAL_PIPELINE_FILTER,
                     limiter,
                 )
                 .await?
@@ -577,7 +580,7 @@ impl Client {
             TargetKind::TuningJob => {
                 self.list_statuses::<aip::ListTuningJobsRequest>(
                     group,
-                    TERMINAL_JOB_FILTER,
+                    &TERMINAL_JOB_FILTER,
                     limiter,
                 )
                 .await?
@@ -618,19 +621,19 @@ fn last_segment(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
-const TERMINAL_PIPELINE_FILTER: &str = "state=\"PIPELINE_STATE_SUCCEEDED\" OR state=\"PIPELINE_STATE_FAILED\" OR state=\"PIPELINE_STATE_CANCELLED\"";
-const TERMINAL_JOB_FILTER: &str = "state=\"JOB_STATE_SUCCEEDED\" OR state=\"JOB_STATE_FAILED\" OR state=\"JOB_STATE_CANCELLED\" OR state=\"JOB_STATE_EXPIRED\" OR state=\"JOB_STATE_PARTIALLY_SUCCEEDED\"";
+/// The List filters for a group's terminal members, built once from [`State::terminal`].
+static TERMINAL_PIPELINE_FILTER: LazyLock<String> = LazyLock::new(|| {
+    terminal_state_filter("PIPELINE_STATE_", |name| {
+        aip::PipelineState::from_str_name(name).is_some()
+    })
+});
+static TERMINAL_JOB_FILTER: LazyLock<String> = LazyLock::new(|| {
+    terminal_state_filter("JOB_STATE_", |name| {
+        aip::JobState::from_str_name(name).is_some()
+    })
+});
 
 /// What the cancel stage reports when it does not hand a target on for confirmation.
 fn report_ack(ack: Result<CancelAck>) -> Result<Outcome> {
-    match ack? {
-        CancelAck::Started => Ok(Outcome::Requested),
-        CancelAck::AlreadyTerminal {
-            status: Some(status),
-            ..
-        } if status.state.is_terminal() => Ok(status.outcome()),
-        CancelAck::AlreadyTerminal { rpc, status } => {
-            Err(Error::already_finished(rpc, status.map(|s| s.state)))
-        }
-    }
+    ack?.into_finished().unwrap_or(Ok(Outcome::Requested))
 }

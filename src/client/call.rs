@@ -19,8 +19,9 @@ use crate::error::{Error, Result};
 use crate::name::Service;
 use crate::retry::RouteRetrier;
 
-use super::builder::{Client, GRPC_TIMEOUT};
-use super::raw::routing_header;
+use super::builder::GRPC_TIMEOUT;
+use super::handle::Client;
+use super::headers::routing_header;
 
 /// Headers a request ends up with: ours (up to five) and tonic's (`te`, `content-type`, ...).
 const REQUEST_HEADERS: usize = 12;
@@ -228,17 +229,24 @@ impl Client {
     /// The endpoint and channel for a location, resolved and checked once, then cached.
     pub(crate) fn route(&self, service: Service, location: &str) -> Result<Arc<Route>> {
         if self.inner.closed.load(Ordering::Relaxed) {
-            return Err(Error::InvalidConfig {
-                reason: "the client was shut down".into(),
-            });
+            return Err(Error::Shutdown);
         }
-        let routes = &self.inner.routes[service as usize];
-        if let Some(route) = routes.get(location) {
-            return Ok(Arc::clone(&route));
+        let cached = self.inner.routes.get(location);
+        if let Some(route) = cached
+            .as_deref()
+            .and_then(|routes| route_of(routes, service))
+        {
+            return Ok(route);
         }
+        drop(cached);
         let endpoint = self.inner.resolver.resolve(service, location)?;
         check_plaintext(&endpoint, self.inner.headers.tokens.sends_token())?;
         let channel = self.inner.channels.get(&endpoint)?;
+        let mut routes = self.inner.routes.entry(location.into()).or_default();
+        // A concurrent first call may have resolved it meanwhile: every caller shares one.
+        if let Some(route) = route_of(&routes, service) {
+            return Ok(route);
+        }
         // Per region, not per host: behind one endpoint override (a private endpoint, the
         // fake) each region still fails on its own.
         let retrier = self
@@ -250,7 +258,19 @@ impl Client {
             channel,
             retrier,
         });
-        routes.insert(location.into(), Arc::clone(&route));
+        routes.push((service, Arc::clone(&route)));
         Ok(route)
     }
+}
+
+/// The routes of one location, one per service used there: a short list, searched in place.
+pub(super) type LocationRoutes = Vec<(Service, Arc<Route>)>;
+
+/// `service`'s route among a location's, if resolved yet; total over [`Service`], so a new
+/// service needs no change here.
+fn route_of(routes: &LocationRoutes, service: Service) -> Option<Arc<Route>> {
+    routes
+        .iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, route)| Arc::clone(route))
 }

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::escape::{describe_char, printable};
+use crate::outcome::State;
 
 /// The longest List filter accepted, in bytes; Google's own filters are far shorter.
 pub const MAX_FILTER_LEN: usize = 2048;
@@ -24,6 +25,19 @@ pub(crate) fn check_filter(filter: &str) -> Result<()> {
             reason,
         }),
     }
+}
+
+/// `state="PREFIX_A" OR state="PREFIX_B" ...` over [`State::terminal`]: the List filter for
+/// the terminal members of a kind whose state enum spells its values `prefix` followed by
+/// [`State::as_str`]. `known` says whether that enum has a value of the name: a pipeline job
+/// has no `EXPIRED`, and a filter naming a value the enum lacks is not a valid filter.
+pub(crate) fn terminal_state_filter(prefix: &str, known: impl Fn(&str) -> bool) -> String {
+    State::terminal()
+        .map(|state| format!("{prefix}{}", state.as_str()))
+        .filter(|name| known(name))
+        .map(|name| format!("state=\"{name}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 fn filter_problem(filter: &str) -> Option<String> {
@@ -68,6 +82,28 @@ fn balance_problem(filter: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::google::cloud::aiplatform::v1::{JobState, PipelineState};
+
+    #[test]
+    fn terminal_filters_name_each_terminal_value_of_the_kinds_enum() {
+        let pipeline = terminal_state_filter("PIPELINE_STATE_", |name| {
+            PipelineState::from_str_name(name).is_some()
+        });
+        assert_eq!(
+            pipeline,
+            "state=\"PIPELINE_STATE_CANCELLED\" OR state=\"PIPELINE_STATE_SUCCEEDED\" \
+             OR state=\"PIPELINE_STATE_FAILED\""
+        );
+        let job =
+            terminal_state_filter("JOB_STATE_", |name| JobState::from_str_name(name).is_some());
+        assert_eq!(
+            job,
+            "state=\"JOB_STATE_CANCELLED\" OR state=\"JOB_STATE_SUCCEEDED\" \
+             OR state=\"JOB_STATE_FAILED\" OR state=\"JOB_STATE_EXPIRED\" \
+             OR state=\"JOB_STATE_PARTIALLY_SUCCEEDED\""
+        );
+        assert!(check_filter(&job).is_ok());
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -1,9 +1,11 @@
 //! The facade: [`ClientBuilder`] validates configuration once, [`Client`] makes the calls.
 //!
-//! Split by responsibility: `builder` (configuration), `call` (the one path every RPC takes:
-//! routing, headers, auth, timeout, retry, tracing), `targets` (cancel / get / list per kind),
-//! `filter` (local checks of List filters), `wait` (confirming an outcome), `bulk`
-//! (`cancel_many`) and `raw` (the generated stubs with this crate's auth, for any other RPC).
+//! Split by responsibility: `builder` (configuration), `handle` (the [`Client`] type and its
+//! shared state), `headers` (the headers every call carries), `call` (the one path every RPC
+//! takes: routing, headers, auth, timeout, retry, tracing), `kinds` (the per-kind glue),
+//! `targets` (cancel / get / list per kind), `filter` (local checks of List filters), `wait`
+//! (confirming an outcome), `bulk` (`cancel_many`) and `raw` (the generated stubs with this
+//! crate's auth, for any other RPC; feature `raw-stubs`).
 
 #[cfg(feature = "bench-hooks")]
 #[doc(hidden)]
@@ -12,15 +14,19 @@ mod builder;
 mod bulk;
 mod call;
 mod filter;
+mod handle;
+mod headers;
 mod kinds;
+#[cfg(feature = "raw-stubs")]
 mod raw;
 mod targets;
 mod wait;
 
 pub use crate::channel::{ChannelError, ChannelService, GrpcChannel};
-pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
+pub use builder::{ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;
-pub use raw::{AuthenticatedChannel, CallHeaders, routing_header};
+pub use handle::Client;
+pub use headers::{AuthenticatedChannel, CallHeaders, routing_header};
 pub use targets::MAX_LIST_PAGES;
 pub use wait::{MIN_POLL_INTERVAL, WAIT_GRACE, Wait};

@@ -14,13 +14,13 @@ use crate::name::{
     LocationName, NasJobName, OperationName, PipelineJobName, Service, Target,
     TrainingPipelineName, TuningJobName,
 };
-use crate::outcome::{State, TargetStatus};
+use crate::outcome::{Outcome, State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
 
-use super::builder::Client;
 use super::call::{CallSite, RegionLimiter};
 use super::filter::check_filter;
+use super::handle::Client;
 use super::kinds::{
     BatchPredictionJobs, CustomJobs, DataLabelingJobs, HyperparameterTuningJobs, Kind, NasJobs,
     Operations, Page, PipelineJobs, TrainingPipelines, TuningJobs, with_kind,
@@ -65,6 +65,25 @@ pub(crate) enum CancelAck {
     },
 }
 
+impl CancelAck {
+    /// The report of a cancel that did not start, `None` if it did: the target's outcome
+    /// (`Cancelled` / `FinishedAnyway`) when a Get read its terminal state back, else
+    /// [`Error::AlreadyFinished`]. The one mapping `cancel_and_wait` and `cancel_many` share.
+    pub(crate) fn into_finished(self) -> Option<Result<Outcome>> {
+        match self {
+            CancelAck::Started => None,
+            CancelAck::AlreadyTerminal {
+                status: Some(status),
+                ..
+            } if status.state.is_terminal() => Some(Ok(status.outcome())),
+            CancelAck::AlreadyTerminal { rpc, status } => Some(Err(Error::AlreadyFinished {
+                rpc,
+                state: status.map(|s| s.state),
+            })),
+        }
+    }
+}
+
 /// How a call of a bulk run or a wait is bounded: the run's rate limit and the caller's
 /// deadline (retries within it, not up to a fixed count).
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,9 +113,10 @@ impl Client {
     pub async fn cancel(&self, target: &Target) -> Result<()> {
         match self.cancel_ack(target, Bounds::default()).await? {
             CancelAck::Started => Ok(()),
-            CancelAck::AlreadyTerminal { rpc, status } => {
-                Err(Error::already_finished(rpc, status.map(|s| s.state)))
-            }
+            CancelAck::AlreadyTerminal { rpc, status } => Err(Error::AlreadyFinished {
+                rpc,
+                state: status.map(|s| s.state),
+            }),
         }
     }
 

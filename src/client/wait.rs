@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::name::Target;
 use crate::outcome::{Outcome, State, TargetStatus};
 
-use super::builder::Client;
 use super::call::RegionLimiter;
+use super::handle::Client;
 use super::targets::{Bounds, CancelAck};
 
 /// The shortest delay between two polls of one target.
@@ -28,6 +28,9 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 pub const WAIT_GRACE: Duration = Duration::from_secs(2);
 
 /// How long and how often to poll for an outcome.
+///
+/// The setters clamp out-of-range values to the nearest usable one (each says how) instead of
+/// failing: a `Wait` is plain data with no build step, and every clamp keeps the bound.
 ///
 /// A wait is a bound: `cancel_and_wait`, `wait_for_outcome` and `cancel_many` with a wait end
 /// (per target) within the budget plus [`WAIT_GRACE`] (2 s). The cancel is sent, and retried,
@@ -53,14 +56,17 @@ impl Wait {
         }
     }
 
-    /// Delay before the first poll (at least [`MIN_POLL_INTERVAL`]: polls spend quota).
+    /// Delay before the first poll. Clamped, not rejected: a shorter one is raised to
+    /// [`MIN_POLL_INTERVAL`] (polls spend quota), and one above
+    /// [`max_interval`](Self::max_interval) is cut to it.
     #[must_use]
     pub fn first_interval(mut self, interval: Duration) -> Self {
         self.first_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
-    /// Growth of the delay between polls (clamped to 1 ..= 10; not a number means 1).
+    /// Growth of the delay between polls (default 2). Clamped, not rejected: to 1 ..= 10, and
+    /// not a number means 1 (no growth).
     #[must_use]
     pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = if multiplier.is_nan() {
@@ -71,7 +77,8 @@ impl Wait {
         self
     }
 
-    /// Largest delay between polls (at least [`MIN_POLL_INTERVAL`]).
+    /// Largest delay between polls (default 30 s). Clamped, not rejected: a shorter one is
+    /// raised to [`MIN_POLL_INTERVAL`].
     #[must_use]
     pub fn max_interval(mut self, interval: Duration) -> Self {
         self.max_interval = interval.max(MIN_POLL_INTERVAL);
@@ -107,15 +114,13 @@ impl Client {
     /// could be read at all ([`Error::WaitTimedOut`] if that read went unanswered too).
     pub async fn cancel_and_wait(&self, target: &Target, wait: Wait) -> Result<Outcome> {
         let deadline = deadline_after(wait.budget);
-        match self.cancel_within(target, None, deadline).await? {
-            CancelAck::Started => self.wait_until(target, wait, deadline).await,
-            CancelAck::AlreadyTerminal {
-                status: Some(status),
-                ..
-            } => Ok(status.outcome()),
-            CancelAck::AlreadyTerminal { rpc, status: None } => {
-                Err(Error::already_finished(rpc, None))
-            }
+        match self
+            .cancel_within(target, None, deadline)
+            .await?
+            .into_finished()
+        {
+            Some(report) => report,
+            None => self.wait_until(target, wait, deadline).await,
         }
     }
 

@@ -11,7 +11,7 @@ use std::io;
 
 use rustls::CertificateError;
 
-use crate::proxy::ProxyError;
+use super::ProxyError;
 
 /// Why a connection could not be made, when the transport's error tells; see
 /// [`Error::connection_failure`](super::Error::connection_failure).

@@ -15,7 +15,8 @@ use tonic::Code;
 use tonic::metadata::MetadataMap;
 
 use super::error::FakeError;
-use super::rpc::{Rpc, code_name};
+use super::rpc::Rpc;
+use crate::code::code_name;
 
 /// How many characters of the `authorization` value the log keeps.
 pub const AUTHORIZATION_SHOWN_CHARS: usize = 12;

@@ -12,7 +12,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::error::FakeError;
-use super::rpc::{Rpc, code_name, code_serde};
+use super::rpc::{Rpc, code_serde};
+use crate::code::code_name;
 
 /// The `ErrorInfo.domain` Google's errors carry.
 pub(crate) const ERROR_DOMAIN: &str = "googleapis.com";

@@ -1,9 +1,8 @@
-//! The RPCs the fake serves and the gRPC status code names, in one table each.
+//! The RPCs the fake serves, in one table, and the serde form of a status code (its name
+//! from `crate::code`).
 //!
 //! Fault rules, the call log and the service impls all name methods; keeping the names in one
 //! place means a fault rule naming a method the fake does not serve is caught when it is armed.
-
-use tonic::Code;
 
 /// Declares [`Rpc`], [`ALL_RPCS`] and [`RPC_TABLE`] from one list of `Method = "service"`.
 macro_rules! rpcs {
@@ -86,42 +85,6 @@ impl Rpc {
     }
 }
 
-/// The canonical `google.rpc.Code` names; the index is the code's number.
-const CODE_NAMES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
-/// The canonical name of a gRPC status code, e.g. `NOT_FOUND`.
-pub(crate) fn code_name(code: Code) -> &'static str {
-    usize::try_from(code as i32)
-        .ok()
-        .and_then(|i| CODE_NAMES.get(i))
-        .copied()
-        .unwrap_or("UNKNOWN")
-}
-
-/// The gRPC status code a canonical name (e.g. `UNAVAILABLE`) stands for.
-pub(crate) fn code_named(name: &str) -> Option<Code> {
-    let index = CODE_NAMES.iter().position(|n| *n == name)?;
-    Some(Code::from_i32(i32::try_from(index).ok()?))
-}
-
 /// Serde for `Option<tonic::Code>` as its canonical name, as scenario files write it.
 pub(crate) mod code_serde {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -129,7 +92,7 @@ pub(crate) mod code_serde {
 
     pub(crate) fn serialize<S: Serializer>(code: &Option<Code>, s: S) -> Result<S::Ok, S::Error> {
         match code {
-            Some(code) => s.serialize_some(super::code_name(*code)),
+            Some(code) => s.serialize_some(crate::code::code_name(*code)),
             None => s.serialize_none(),
         }
     }
@@ -138,7 +101,7 @@ pub(crate) mod code_serde {
         let Some(name) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };
-        super::code_named(&name)
+        crate::code::code_named(&name)
             .map(Some)
             .ok_or_else(|| D::Error::custom(format!("unknown gRPC status code name {name:?}")))
     }
@@ -160,15 +123,5 @@ mod tests {
             Rpc::CancelNasJob.dotted(),
             "google.cloud.aiplatform.v1.JobService.CancelNasJob"
         );
-    }
-
-    #[test]
-    fn code_names_round_trip() {
-        for i in 0..17 {
-            let code = Code::from_i32(i);
-            assert_eq!(code_named(code_name(code)), Some(code));
-        }
-        assert_eq!(code_named("NOPE"), None);
-        assert_eq!(code_name(Code::Unavailable), "UNAVAILABLE");
     }
 }

@@ -236,27 +236,6 @@ where
     Ok(items.into_iter().map(|ObjectOnly(item)| item).collect())
 }
 
-/// Every [`State`], so a scenario's state name can be looked up.
-const ALL_STATES: [State; 12] = [
-    State::Unspecified,
-    State::Queued,
-    State::Pending,
-    State::Running,
-    State::Cancelling,
-    State::Cancelled,
-    State::Succeeded,
-    State::Failed,
-    State::Paused,
-    State::Expired,
-    State::Updating,
-    State::PartiallySucceeded,
-];
-
-/// The state a prefix-less name (`RUNNING`) stands for.
-pub(crate) fn state_named(name: &str) -> Option<State> {
-    ALL_STATES.into_iter().find(|s| s.as_str() == name)
-}
-
 /// Serde for [`State`] as its prefix-less name.
 mod state_serde {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -268,12 +247,7 @@ mod state_serde {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<State, D::Error> {
-        let name = String::deserialize(d)?;
-        super::state_named(&name).ok_or_else(|| {
-            D::Error::custom(format!(
-                "unknown state {name:?} (write it without the PIPELINE_STATE_/JOB_STATE_ prefix)"
-            ))
-        })
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
     }
 }
 

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use vertex_cancel::fake::{CallRecord, FakeHandle};
-use vertex_cancel::{BackoffConfig, Client, ClientBuilder, Credentials, RetryConfig, Wait};
+use vertex_cancel::{BackoffConfig, Client, ClientBuilder, Credentials, Error, RetryConfig, Wait};
 
-pub const TOKEN: &str = "ya29.test-token-for-the-fake-0123456789";
+pub(crate) const TOKEN: &str = "ya29.test-token-for-the-fake-0123456789";
 
 /// Retries fast enough for tests (same shape as the defaults).
-pub fn fast_retry() -> RetryConfig {
+pub(crate) fn fast_retry() -> RetryConfig {
     RetryConfig::default().with_backoff(BackoffConfig {
         initial: Duration::from_millis(5),
         max: Duration::from_millis(40),
@@ -19,30 +19,30 @@ pub fn fast_retry() -> RetryConfig {
 }
 
 /// A builder aimed at `fake` with the test token and fast retries.
-pub fn builder(fake: &FakeHandle) -> ClientBuilder {
+pub(crate) fn builder(fake: &FakeHandle) -> ClientBuilder {
     Client::builder()
         .endpoint(fake.endpoint())
         .credentials(Credentials::static_token(TOKEN))
         .retry(fast_retry())
 }
 
-pub async fn client(fake: &FakeHandle) -> Client {
+pub(crate) async fn client(fake: &FakeHandle) -> Client {
     builder(fake).build().await.expect("client builds")
 }
 
 /// Polls quickly, for fakes with short cancel delays.
-pub fn quick_wait(budget: Duration) -> Wait {
+pub(crate) fn quick_wait(budget: Duration) -> Wait {
     Wait::up_to(budget)
         .first_interval(Duration::from_millis(20))
         .max_interval(Duration::from_millis(100))
 }
 
-pub fn calls_of(fake: &FakeHandle, rpc: &str) -> Vec<CallRecord> {
+pub(crate) fn calls_of(fake: &FakeHandle, rpc: &str) -> Vec<CallRecord> {
     fake.calls().into_iter().filter(|c| c.rpc == rpc).collect()
 }
 
 /// Polls `condition` every 5 ms until it holds, failing the test after 10 s.
-pub async fn wait_for(condition: impl Fn() -> bool) {
+pub(crate) async fn wait_for(condition: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !condition() {
         assert!(
@@ -54,10 +54,10 @@ pub async fn wait_for(condition: impl Fn() -> bool) {
 }
 
 /// A file in the temp directory, removed on drop.
-pub struct TempFile(std::path::PathBuf);
+pub(crate) struct TempFile(std::path::PathBuf);
 
 impl TempFile {
-    pub fn new(contents: impl AsRef<[u8]>) -> Self {
+    pub(crate) fn new(contents: impl AsRef<[u8]>) -> Self {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let name = format!("vertex-cancel-test-{}-{n}", std::process::id());
@@ -66,7 +66,7 @@ impl TempFile {
         Self(path)
     }
 
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.0.to_str().unwrap()
     }
 }
@@ -78,12 +78,24 @@ impl Drop for TempFile {
 }
 
 /// A valid name as a [`Target`].
-pub fn target(name: &str) -> vertex_cancel::Target {
+pub(crate) fn target(name: &str) -> vertex_cancel::Target {
     name.parse().expect("valid name")
 }
 
 /// A running pipeline job, NAS job or operation whose cancel lands after 30 ms.
-pub fn quick_cancel(name: &str) -> vertex_cancel::fake::ResourceSpec {
+pub(crate) fn quick_cancel(name: &str) -> vertex_cancel::fake::ResourceSpec {
     vertex_cancel::fake::ResourceSpec::new(name, vertex_cancel::State::Running)
         .with_cancel_delay(Duration::from_millis(30))
+}
+
+/// The error and its causes on one line, as an operator would see them.
+pub(crate) fn chain(err: &Error) -> String {
+    let mut out = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }

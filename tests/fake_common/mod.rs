@@ -11,15 +11,15 @@ use vertex_cancel::proto::google::cloud::aiplatform::v1::job_service_client::Job
 use vertex_cancel::proto::google::cloud::aiplatform::v1::pipeline_service_client::PipelineServiceClient;
 use vertex_cancel::proto::google::longrunning::operations_client::OperationsClient;
 
-pub const LOCATION: &str = "projects/p/locations/us-central1";
-pub const JOB: &str = "projects/p/locations/us-central1/pipelineJobs/a";
-pub const NAS: &str = "projects/p/locations/us-central1/nasJobs/7";
-pub const OP: &str = "projects/p/locations/us-central1/operations/9";
+pub(crate) const LOCATION: &str = "projects/p/locations/us-central1";
+pub(crate) const JOB: &str = "projects/p/locations/us-central1/pipelineJobs/a";
+pub(crate) const NAS: &str = "projects/p/locations/us-central1/nasJobs/7";
+pub(crate) const OP: &str = "projects/p/locations/us-central1/operations/9";
 
 /// How long polling for a lazily settling state may take before the test fails.
-pub const POLL_BUDGET: Duration = Duration::from_secs(2);
+pub(crate) const POLL_BUDGET: Duration = Duration::from_secs(2);
 
-pub async fn channel(fake: &FakeHandle) -> Channel {
+pub(crate) async fn channel(fake: &FakeHandle) -> Channel {
     Channel::from_shared(fake.endpoint())
         .expect("endpoint is a valid URI")
         .connect()
@@ -27,21 +27,21 @@ pub async fn channel(fake: &FakeHandle) -> Channel {
         .expect("fake accepts connections")
 }
 
-pub async fn pipelines(fake: &FakeHandle) -> PipelineServiceClient<Channel> {
+pub(crate) async fn pipelines(fake: &FakeHandle) -> PipelineServiceClient<Channel> {
     PipelineServiceClient::new(channel(fake).await)
 }
 
-pub async fn jobs(fake: &FakeHandle) -> JobServiceClient<Channel> {
+pub(crate) async fn jobs(fake: &FakeHandle) -> JobServiceClient<Channel> {
     JobServiceClient::new(channel(fake).await)
 }
 
-pub async fn operations(fake: &FakeHandle) -> OperationsClient<Channel> {
+pub(crate) async fn operations(fake: &FakeHandle) -> OperationsClient<Channel> {
     OperationsClient::new(channel(fake).await)
 }
 
 /// Polls `read` every 10 ms until it returns `want`, failing the test after [`POLL_BUDGET`].
 /// Returns the value read.
-pub async fn poll_until<T, F, Fut>(mut read: F, want: impl Fn(&T) -> bool) -> T
+pub(crate) async fn poll_until<T, F, Fut>(mut read: F, want: impl Fn(&T) -> bool) -> T
 where
     T: std::fmt::Debug,
     F: FnMut() -> Fut,

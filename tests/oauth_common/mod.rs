@@ -11,16 +11,16 @@ use axum::http::StatusCode;
 use axum::routing::post;
 
 /// A throwaway RSA key made for these tests only; it signs JWTs nobody verifies.
-pub const TEST_ONLY_KEY: &str = include_str!("../data/TEST-ONLY-service-account-key.pem");
+pub(crate) const TEST_ONLY_KEY: &str = include_str!("../data/TEST-ONLY-service-account-key.pem");
 
 /// The answer to `invalid_grant`, as Google's token endpoint gives it for a revoked key.
-pub const INVALID_GRANT: &str =
+pub(crate) const INVALID_GRANT: &str =
     r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#;
 
 /// A token endpoint's script and what it saw. Fetch n (from 1) is served the token
 /// `ya29.adc-token-n`, unless it is one of the first `refused` ones.
 #[derive(Clone)]
-pub struct TokenEndpoint {
+pub(crate) struct TokenEndpoint {
     fetches: Arc<AtomicUsize>,
     bodies: Arc<Mutex<Vec<String>>>,
     refused: usize,
@@ -35,7 +35,7 @@ impl Default for TokenEndpoint {
 
 impl TokenEndpoint {
     /// Answers the first `n` fetches with `status` and `body` (`usize::MAX`: every fetch).
-    pub fn refusing_first(n: usize, status: StatusCode, body: &'static str) -> Self {
+    pub(crate) fn refusing_first(n: usize, status: StatusCode, body: &'static str) -> Self {
         Self {
             fetches: Arc::default(),
             bodies: Arc::default(),
@@ -45,17 +45,17 @@ impl TokenEndpoint {
     }
 
     /// Fetches so far.
-    pub fn fetches(&self) -> usize {
+    pub(crate) fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
 
     /// The body of every fetch so far.
-    pub fn bodies(&self) -> Vec<String> {
+    pub(crate) fn bodies(&self) -> Vec<String> {
         self.bodies.lock().unwrap().clone()
     }
 
     /// Serves `POST /token` on 127.0.0.1 and returns its URL.
-    pub async fn serve(&self) -> String {
+    pub(crate) async fn serve(&self) -> String {
         async fn token(State(ep): State<TokenEndpoint>, body: String) -> (StatusCode, String) {
             let n = ep.fetches.fetch_add(1, Ordering::SeqCst) + 1;
             ep.bodies.lock().unwrap().push(body);
@@ -78,7 +78,7 @@ impl TokenEndpoint {
 }
 
 /// A service-account key whose `token_uri` is `token_uri`.
-pub fn service_account_json(token_uri: &str) -> String {
+pub(crate) fn service_account_json(token_uri: &str) -> String {
     serde_json::json!({
         "type": "service_account",
         "project_id": "test-project",
@@ -92,7 +92,7 @@ pub fn service_account_json(token_uri: &str) -> String {
 }
 
 /// gcloud's `authorized_user` file whose `token_uri` is `token_uri`.
-pub fn authorized_user_json(token_uri: &str) -> String {
+pub(crate) fn authorized_user_json(token_uri: &str) -> String {
     serde_json::json!({
         "type": "authorized_user",
         "client_id": "client.apps.googleusercontent.com",

@@ -11,19 +11,19 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 /// A certificate authority made for one test.
-pub struct TestCa {
+pub(crate) struct TestCa {
     pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
 /// A leaf certificate and its key, both PEM.
-pub struct Leaf {
-    pub cert_pem: String,
-    pub key_pem: String,
+pub(crate) struct Leaf {
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
 }
 
 impl TestCa {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let key = KeyPair::generate().expect("CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -36,12 +36,12 @@ impl TestCa {
     }
 
     /// The CA certificate, PEM: what a client is told to trust.
-    pub fn pem(&self) -> &str {
+    pub(crate) fn pem(&self) -> &str {
         &self.pem
     }
 
     /// A server certificate for `names` (host names and IP addresses), signed by this CA.
-    pub fn leaf(&self, names: &[&str]) -> Leaf {
+    pub(crate) fn leaf(&self, names: &[&str]) -> Leaf {
         let key = KeyPair::generate().expect("leaf key");
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
@@ -58,14 +58,14 @@ impl TestCa {
     }
 
     /// The usual leaf for the fake: `localhost` and `127.0.0.1`.
-    pub fn localhost(&self) -> Leaf {
+    pub(crate) fn localhost(&self) -> Leaf {
         self.leaf(&["localhost", "127.0.0.1"])
     }
 }
 
 /// What a test proxy does with a CONNECT.
 #[derive(Clone, Copy, Debug)]
-pub enum ProxyMode {
+pub(crate) enum ProxyMode {
     /// Answer 200 and relay both ways.
     Tunnel,
     /// Answer with this status and close.
@@ -73,22 +73,22 @@ pub enum ProxyMode {
 }
 
 /// A CONNECT proxy on 127.0.0.1 that records the request heads and every relayed byte.
-pub struct TestProxy {
-    pub url: String,
+pub(crate) struct TestProxy {
+    pub(crate) url: String,
     seen: Arc<Mutex<Seen>>,
     task: JoinHandle<()>,
 }
 
 #[derive(Default, Debug)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// The head of each CONNECT request, as received.
-    pub heads: Vec<String>,
+    pub(crate) heads: Vec<String>,
     /// Every byte relayed, both directions, after the heads.
-    pub relayed: Vec<u8>,
+    pub(crate) relayed: Vec<u8>,
 }
 
 impl TestProxy {
-    pub async fn start(mode: ProxyMode) -> Self {
+    pub(crate) async fn start(mode: ProxyMode) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -102,12 +102,12 @@ impl TestProxy {
     }
 
     /// The CONNECT heads received so far.
-    pub fn heads(&self) -> Vec<String> {
+    pub(crate) fn heads(&self) -> Vec<String> {
         self.seen.lock().unwrap().heads.clone()
     }
 
     /// Every byte relayed so far.
-    pub fn relayed(&self) -> Vec<u8> {
+    pub(crate) fn relayed(&self) -> Vec<u8> {
         self.seen.lock().unwrap().relayed.clone()
     }
 }

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use vertex_cancel::auth::MAX_TOKEN_LEN;
-use vertex_cancel::{Client, Credentials, Endpoint, EndpointResolver};
+use vertex_cancel::{Client, ClientBuilder, Credentials, EndpointResolver};
 
 use super::args::GlobalArgs;
 use super::exit::CliError;
@@ -108,16 +108,21 @@ fn check_token(text: &str, what: &str) -> Result<String, CliError> {
     Ok(token.to_owned())
 }
 
-/// The resolver the client will use, to check every target before the client exists.
+/// The resolver the client will use, to check every target before the client exists: the
+/// library's own, from the same endpoint options.
 pub(crate) fn resolver(global: &GlobalArgs) -> Result<EndpointResolver, CliError> {
-    let mut resolver = EndpointResolver::new();
-    if let Some(region) = &global.region {
-        resolver = resolver.with_region(region)?;
-    }
+    Ok(endpoint_options(Client::builder(), global).endpoint_resolver()?)
+}
+
+/// The options that pick endpoints: `--endpoint` and `--region`.
+fn endpoint_options(mut builder: ClientBuilder, global: &GlobalArgs) -> ClientBuilder {
     if let Some(url) = &global.endpoint {
-        resolver = resolver.with_override(Endpoint::parse(url)?);
+        builder = builder.endpoint(url);
     }
-    Ok(resolver)
+    if let Some(region) = &global.region {
+        builder = builder.region(region);
+    }
+    builder
 }
 
 /// Builds the client: bad configuration exits 2, a credential source that cannot start 4.
@@ -125,15 +130,10 @@ pub(crate) async fn client(
     global: &GlobalArgs,
     credentials: Credentials,
 ) -> Result<Client, CliError> {
-    let mut builder = Client::builder()
+    let builder = Client::builder()
         .credentials(credentials)
         .user_agent_suffix(format!("vertex-cancel-cli/{}", env!("CARGO_PKG_VERSION")));
-    if let Some(url) = &global.endpoint {
-        builder = builder.endpoint(url);
-    }
-    if let Some(region) = &global.region {
-        builder = builder.region(region);
-    }
+    let mut builder = endpoint_options(builder, global);
     if let Some(project) = &global.quota_project {
         builder = builder.quota_project(project);
     }

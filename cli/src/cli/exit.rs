@@ -221,6 +221,8 @@ mod tests {
         assert_eq!(CliError::from(denied).exit(), Exit::Auth);
         let missing = Error::NotFound(tonic::Status::not_found("gone").into());
         assert_eq!(CliError::from(missing).exit(), Exit::Failed);
+        // A shut-down client is the program's state, not the operator's input: not exit 2.
+        assert_eq!(CliError::from(Error::Shutdown).exit(), Exit::Failed);
     }
 
     #[test]

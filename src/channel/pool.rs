@@ -8,7 +8,7 @@
 //! only, never held across an await.
 //!
 //! An endpoint is reached directly or, when the proxy rules say so, through an HTTP CONNECT
-//! tunnel ([`crate::proxy`]); either way TLS (see [`crate::tls`]) runs end to end to the
+//! tunnel ([`super::proxy`]); either way TLS (see [`super::tls`]) runs end to end to the
 //! endpoint, layered on by tonic.
 
 use std::fmt;
@@ -20,10 +20,10 @@ use tonic::body::Body;
 use tonic::transport::Channel;
 use tower::util::BoxCloneSyncService;
 
+use super::proxy::{ProxyConnector, ProxyRules};
+use super::tls::{self, Roots};
 use crate::endpoint::Endpoint;
 use crate::error::{BoxError, Error, SharedError};
-use crate::proxy::{ProxyConnector, ProxyRules};
-use crate::tls::{self, Roots};
 
 /// Defaults follow Google's client libraries where they state one.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

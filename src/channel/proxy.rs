@@ -19,6 +19,14 @@
 //! - A proxy URL is `http://[user:password@]host[:port]` (port 80 by default; no scheme means
 //!   `http`). User and password become `Proxy-Authorization: Basic`. TLS to the proxy itself
 //!   and SOCKS are refused with [`Error::InvalidConfig`] rather than silently ignored.
+//!
+//! The CONNECT tunnel is written by hand rather than taken from hyper-util's `Tunnel`
+//! connector: `Tunnel` reports a refused CONNECT without the proxy's status code, and that code
+//! is what tells an operator what to fix (403 policy, 407 credentials, 502 unreachable target)
+//! and what decides that a 4xx is not worth retrying ([`ConnectionFailure::ProxyRefused`]).
+//! hyper-util's `Matcher` still decides which endpoints go through a proxy.
+//!
+//! [`ConnectionFailure::ProxyRefused`]: crate::error::ConnectionFailure::ProxyRefused
 
 use std::fmt;
 use std::io;
@@ -33,7 +41,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::endpoint::Endpoint;
-use crate::error::Error;
+use crate::error::{Error, ProxyError};
 use crate::escape::printable;
 
 /// The most of a proxy's CONNECT answer read before giving up on it.
@@ -388,74 +396,6 @@ fn parse_status_line(head: &[u8]) -> Result<(u16, String), TunnelFailure> {
         .take(MAX_REASON)
         .collect();
     Ok((status, reason))
-}
-
-/// Why a tunnel through a proxy could not be opened; the cause inside
-/// [`Error::Connection`], classified by [`Error::connection_failure`].
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProxyError {
-    /// No TCP connection to the proxy.
-    #[error("cannot reach proxy {proxy}")]
-    Unreachable {
-        /// The proxy, without credentials.
-        proxy: String,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// The proxy answered CONNECT with a status other than 2xx.
-    #[error("proxy {proxy} refused CONNECT to {target}: {status} {reason}")]
-    Refused {
-        /// The proxy, without credentials.
-        proxy: String,
-        /// The `host:port` asked for.
-        target: String,
-        /// The HTTP status (403 forbidden by policy, 407 proxy credentials needed, 502 the
-        /// proxy could not reach the target, ...).
-        status: u16,
-        /// The proxy's reason phrase (printable, shortened).
-        reason: String,
-    },
-    /// The proxy closed the connection without answering.
-    #[error("proxy {proxy} closed the connection instead of answering CONNECT to {target}")]
-    Closed {
-        /// The proxy, without credentials.
-        proxy: String,
-        /// The `host:port` asked for.
-        target: String,
-    },
-    /// The proxy's answer is not HTTP/1.x as CONNECT expects.
-    #[error("proxy {proxy} sent {what} in answer to CONNECT to {target}")]
-    Malformed {
-        /// The proxy, without credentials.
-        proxy: String,
-        /// The `host:port` asked for.
-        target: String,
-        /// What was wrong with the answer.
-        what: &'static str,
-    },
-    /// Reading or writing the proxy connection failed.
-    #[error("talking to proxy {proxy} about CONNECT to {target} failed")]
-    Io {
-        /// The proxy, without credentials.
-        proxy: String,
-        /// The `host:port` asked for.
-        target: String,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-}
-
-impl ProxyError {
-    /// The HTTP status the proxy refused CONNECT with, if it did.
-    pub fn refused_status(&self) -> Option<u16> {
-        match self {
-            ProxyError::Refused { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
