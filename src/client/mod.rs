@@ -13,7 +13,10 @@ mod bulk;
 mod call;
 mod filter;
 mod kinds;
+mod locations;
 mod raw;
+mod sweep;
+mod sweep_filter;
 mod targets;
 mod wait;
 
@@ -22,5 +25,8 @@ pub use builder::{Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;
 pub use raw::{AuthenticatedChannel, CallHeaders, routing_header};
+pub use sweep::{
+    DEFAULT_SWEEP_CONCURRENCY, Finding, JobSearch, ListFailure, ListFailures, LiveJob, live_targets,
+};
 pub use targets::MAX_LIST_PAGES;
 pub use wait::{MIN_POLL_INTERVAL, WAIT_GRACE, Wait};
