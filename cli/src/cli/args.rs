@@ -385,6 +385,25 @@ mod tests {
     }
 
     #[test]
+    fn kinds_are_the_library_job_kinds_by_collection_word() {
+        assert_eq!(parse_job_kinds("all").unwrap().0, TargetKind::JOBS);
+        let both = parse_job_kinds("nas-jobs,pipeline-job,nas-jobs").unwrap().0;
+        assert_eq!(both, [TargetKind::NasJob, TargetKind::PipelineJob]);
+        let err = parse_job_kinds("pipeline-jobs,operations").unwrap_err();
+        assert!(err.contains("`operations` is not a job kind") && err.contains("nas-jobs"));
+        assert_eq!(
+            parse_list_kinds("operations").unwrap(),
+            ListKinds::Operations
+        );
+        assert_eq!(
+            parse_regions("us-central1,europe-west4").unwrap(),
+            Regions::Only(vec!["us-central1".into(), "europe-west4".into()])
+        );
+        assert_eq!(parse_regions("all").unwrap(), Regions::All);
+        assert!(parse_regions("us-central1,").is_err());
+    }
+
+    #[test]
     fn a_token_is_never_an_argument_of_the_client_commands() {
         let cli = Cli::command();
         let token_args: Vec<_> = cli
