@@ -251,6 +251,21 @@ impl fmt::Display for TargetKind {
     }
 }
 
+impl TargetKind {
+    /// Every job kind: what a sweep over "all kinds" lists (operations are not jobs: they have
+    /// no display name or labels to select by). The one list a new job kind joins.
+    pub const JOBS: &'static [Self] = &[
+        Self::PipelineJob,
+        Self::TrainingPipeline,
+        Self::CustomJob,
+        Self::HyperparameterTuningJob,
+        Self::BatchPredictionJob,
+        Self::DataLabelingJob,
+        Self::NasJob,
+        Self::TuningJob,
+    ];
+}
+
 /// `projects/{project}/locations/{location}`: where a resource lives, and the `parent` of Lists.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LocationName {

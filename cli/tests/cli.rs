@@ -523,8 +523,9 @@ async fn list_with_filter_and_limit() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.is_empty());
 
-    // A filter the service refuses is an error from the server: exit 1, and nothing on
-    // stdout, not even a table header.
+    // A field the kind's List does not document, and the sweep cannot read, is refused before
+    // any List: exit 2, and nothing on stdout, not even a table header.
+    fake.clear_calls();
     let refused = [
         "list",
         "nas-jobs",
@@ -534,14 +535,15 @@ async fn list_with_filter_and_limit() {
         "colour=blue",
     ];
     let run = json_against(&fake, &refused).await;
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     let endpoint = fake.endpoint();
     let mut table = refused.to_vec();
     table.extend(["--endpoint", &endpoint, "--no-auth"]);
     let run = cli(&table).await;
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(run.stdout, "", "{run:?}");
-    assert!(run.stderr.contains("INVALID_ARGUMENT"), "{run:?}");
+    assert!(run.stderr.contains("`colour`"), "{run:?}");
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
 
 #[tokio::test]
@@ -563,8 +565,10 @@ async fn cancel_matching_dry_run_sends_no_cancel() {
     assert_eq!(run.code, 0, "{run:?}");
     // Four running nightly jobs; the finished one is left out.
     assert_eq!(run.json().len(), 4);
+    // Counted per region and kind; the finished one was never listed (state!= on the server).
     assert!(
-        run.stderr.contains("4 pipeline jobs") && run.stderr.contains("1 already finished"),
+        run.stderr.contains("us-central1 pipeline-job: 4 found")
+            && run.stderr.contains("4 live jobs to cancel"),
         "{run:?}"
     );
     assert_eq!(rpcs(&fake), ["ListPipelineJobs"]);

@@ -19,7 +19,7 @@ use super::call::Rpc;
 /// Page size asked of List calls; Google caps it server-side anyway.
 pub(crate) const LIST_PAGE_SIZE: i32 = 100;
 
-type Answer<T> = BoxFuture<'static, Result<tonic::Response<T>, tonic::Status>>;
+pub(crate) type Answer<T> = BoxFuture<'static, Result<tonic::Response<T>, tonic::Status>>;
 
 /// One kind of cancellable resource, as its RPCs see it. Requests travel as the bare resource
 /// name (cheap to clone per attempt) and become the request message at the stub.

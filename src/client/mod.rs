@@ -4,7 +4,8 @@
 //! shared state), `headers` (the headers every call carries), `call` (the one path every RPC
 //! takes: routing, headers, auth, timeout, retry, tracing), `kinds` (the per-kind glue),
 //! `targets` (cancel / get / list per kind), `filter` (local checks of List filters), `wait`
-//! (confirming an outcome), `bulk` (`cancel_many`) and `raw` (the generated stubs with this
+//! (confirming an outcome), `bulk` (`cancel_many`), `locations` (ListLocations), `sweep` and
+//! `sweep_filter` (finding live jobs by filter across kinds and locations) and `raw` (the generated stubs with this
 //! crate's auth, for any other RPC; feature `raw-stubs`).
 
 #[cfg(feature = "bench-hooks")]
@@ -17,8 +18,11 @@ mod filter;
 mod handle;
 mod headers;
 mod kinds;
+mod locations;
 #[cfg(feature = "raw-stubs")]
 mod raw;
+mod sweep;
+mod sweep_filter;
 mod targets;
 mod wait;
 
@@ -28,5 +32,8 @@ pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;
 pub use handle::Client;
 pub use headers::{AuthenticatedChannel, CallHeaders, routing_header};
+pub use sweep::{
+    DEFAULT_SWEEP_CONCURRENCY, Finding, JobSearch, ListFailure, ListFailures, LiveJob, live_targets,
+};
 pub use targets::MAX_LIST_PAGES;
 pub use wait::{MIN_POLL_INTERVAL, WAIT_GRACE, Wait};

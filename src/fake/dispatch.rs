@@ -82,6 +82,7 @@ impl Core {
             rpc,
             self.faults
                 .iter()
+                .filter(|f| f.names(&target))
                 .chain(resource_faults.iter().flat_map(|f| f.iter())),
         );
         let answer = async {

@@ -40,6 +40,10 @@ pub struct FaultRule {
     /// Methods it applies to, short (`CancelPipelineJob`) or full gRPC path; empty = all.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// The names a call must name to be hit (a resource's name, or the `parent` / `name` a List
+    /// names, e.g. `projects/p/locations/europe-west4`: one region's Lists); empty = any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// The status code to answer with; `None` = delay only.
     #[serde(default, with = "code_serde", skip_serializing_if = "Option::is_none")]
     pub code: Option<Code>,
@@ -88,6 +92,16 @@ impl FaultRule {
         S: Into<String>,
     {
         self.methods = methods.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Limits the rule to calls naming one of `targets` (a resource, or a List's parent).
+    pub fn on_targets<I, S>(mut self, targets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.targets = targets.into_iter().map(Into::into).collect();
         self
     }
 
@@ -218,6 +232,11 @@ impl ArmedFault {
             rpcs,
             matched: AtomicU64::new(0),
         })
+    }
+
+    /// Whether the rule may hit a call naming `target` (its call counter is not touched).
+    pub(crate) fn names(&self, target: &str) -> bool {
+        self.rule.targets.is_empty() || self.rule.targets.iter().any(|t| t == target)
     }
 
     /// Counts a call to `rpc` and says whether the rule applies to it.
@@ -390,5 +409,17 @@ mod tests {
         assert_eq!(rule.code, Some(Code::Unavailable));
         assert_eq!(rule.fail_first, Some(2));
         assert!(serde_json::from_str::<FaultRule>(r#"{"code": "BAD"}"#).is_err());
+        let one_region: FaultRule = serde_json::from_str(
+            r#"{"code": "PERMISSION_DENIED", "targets": ["projects/p/locations/eu"]}"#,
+        )
+        .unwrap();
+        let armed = ArmedFault::arm(one_region).unwrap();
+        assert!(armed.names("projects/p/locations/eu"));
+        assert!(!armed.names("projects/p/locations/us"));
+        assert!(
+            ArmedFault::arm(FaultRule::fail(Code::Internal))
+                .unwrap()
+                .names("any")
+        );
     }
 }

@@ -45,7 +45,8 @@
 //! - A call whose `grpc-timeout` passes is answered DEADLINE_EXCEEDED (a
 //!   [`DEADLINE_MARGIN`] early, so tonic's own CANCELLED "Timeout expired" never goes out).
 //! - Every error carries its `google.rpc.Status` in `grpc-status-details-bin`.
-//! - [Faults](FaultRule), global or per resource, delay calls and/or fail them with a code, for
+//! - [Faults](FaultRule), global (optionally only for calls naming given resources or List
+//!   parents) or per resource, delay calls and/or fail them with a code, for
 //!   the first N matching calls, every N-th, a seeded fraction, or all of them, optionally with
 //!   a RetryInfo. Inside a call the order is: delay, auth, injected fault, the method.
 //! - Every call is recorded as a [`CallRecord`] (method, name or parent, headers with the token

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vertex_cancel::TargetKind;
 
 /// Exit codes and the JSON Lines schema, shown by `--help`.
 const AFTER_LONG_HELP: &str = "\
@@ -39,6 +40,9 @@ JSON LINES (--json): one object per line on stdout, fields always present (null 
     {\"name\", \"kind\", \"service\", \"state\", \"resource_error\", \"error\"}
   list, cancel-matching --dry-run:
     {\"name\", \"kind\", \"service\", \"display_name\" (null for operations), \"state\", \"done\"}
+  list, cancel-matching: a List that failed for one location and kind (the rest go on; the
+  exit code is then 1, or 4 for a permission error):
+    {\"location\", \"kind\" (null when listing the locations failed), \"error\": {\"code\", \"message\"}}
   \"error\" is why the call failed; \"resource_error\" is the error the resource itself records
   (code CANCELLED after a cancel). \"code\" is a google.rpc.Code name such as \"NOT_FOUND\", or
   null when no server answered (connection or credential failure).
@@ -118,7 +122,7 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Show the state and error of targets.
     Status(StatusArgs),
-    /// List pipeline jobs, NAS jobs or operations under a location.
+    /// List jobs of some kinds in some regions of a project (or operations under a location).
     List(ListArgs),
     /// List the jobs a filter matches, confirm, and cancel them.
     CancelMatching(CancelMatchingArgs),
@@ -193,53 +197,105 @@ pub(crate) struct StatusArgs {
     pub(crate) concurrency: u16,
 }
 
+/// Where to list: one location, or a project's regions.
+#[derive(Debug, Args)]
+pub(crate) struct ParentArgs {
+    /// `projects/P/locations/L` (default: from --project and --region or --regions).
+    #[arg(long, value_name = "PARENT", conflicts_with = "regions")]
+    pub(crate) parent: Option<String>,
+    /// With --project: these regions (`us-central1,europe-west4`), or `all` (every location
+    /// Vertex AI serves for the project, from ListLocations). Not with --region.
+    #[arg(long, value_name = "R1,R2|all", value_parser = parse_regions)]
+    pub(crate) regions: Option<Regions>,
+}
+
+/// `--regions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Regions {
+    /// `all`: every location ListLocations names.
+    All,
+    /// These.
+    Only(Vec<String>),
+}
+
+fn parse_regions(text: &str) -> Result<Regions, String> {
+    if text == "all" {
+        return Ok(Regions::All);
+    }
+    let regions: Vec<String> = text.split(',').map(|r| r.trim().to_owned()).collect();
+    if regions.iter().any(String::is_empty) {
+        return Err("expected regions separated by commas, or `all`".into());
+    }
+    Ok(Regions::Only(regions))
+}
+
+/// The collection word for a kind on the command line: `pipeline-jobs`, `custom-jobs`, ...
+pub(crate) fn kind_word(kind: TargetKind) -> String {
+    format!("{}s", kind.as_str())
+}
+
+/// Job kinds selected on the command line (one value to clap, not a list of values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JobKinds(pub(crate) Vec<TargetKind>);
+
+/// `KIND[,KIND...]` or `all`: job kinds by their collection words (`pipeline-jobs,nas-jobs`),
+/// read from [`TargetKind::JOBS`], so every job kind the library knows is a word here.
+pub(crate) fn parse_job_kinds(text: &str) -> Result<JobKinds, String> {
+    if text == "all" {
+        return Ok(JobKinds(TargetKind::JOBS.to_vec()));
+    }
+    let mut kinds = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let kind = TargetKind::JOBS
+            .iter()
+            .find(|k| kind_word(**k) == word || k.as_str() == word)
+            .ok_or_else(|| {
+                let words: Vec<String> = TargetKind::JOBS.iter().map(|k| kind_word(*k)).collect();
+                format!(
+                    "`{}` is not a job kind; expected `all` or some of {} (joined by commas)",
+                    vertex_cancel::escape::for_terminal(
+                        word,
+                        vertex_cancel::escape::DEFAULT_SHOWN_CHARS
+                    ),
+                    words.join(", ")
+                )
+            })?;
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
+        }
+    }
+    Ok(JobKinds(kinds))
+}
+
 /// What `list` lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ListKind {
-    /// Pipeline jobs.
-    PipelineJobs,
-    /// NAS jobs.
-    NasJobs,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListKinds {
+    /// Jobs of these kinds.
+    Jobs(Vec<TargetKind>),
     /// Long-running operations.
     Operations,
 }
 
-/// What `cancel-matching` cancels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum JobKind {
-    /// Pipeline jobs.
-    PipelineJobs,
-    /// NAS jobs.
-    NasJobs,
-}
-
-impl From<JobKind> for ListKind {
-    fn from(kind: JobKind) -> Self {
-        match kind {
-            JobKind::PipelineJobs => Self::PipelineJobs,
-            JobKind::NasJobs => Self::NasJobs,
-        }
+fn parse_list_kinds(text: &str) -> Result<ListKinds, String> {
+    match text {
+        "operations" | "operation" => Ok(ListKinds::Operations),
+        _ => parse_job_kinds(text)
+            .map(|kinds| ListKinds::Jobs(kinds.0))
+            .map_err(|e| format!("{e}; or `operations`")),
     }
-}
-
-/// Where to list.
-#[derive(Debug, Args)]
-pub(crate) struct ParentArgs {
-    /// `projects/P/locations/L` (default: from --project and --region).
-    #[arg(long, value_name = "PARENT")]
-    pub(crate) parent: Option<String>,
 }
 
 /// `list`.
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
-    /// What to list.
-    #[arg(value_enum)]
-    pub(crate) kind: ListKind,
+    /// What to list: `pipeline-jobs`, `nas-jobs`, several joined by commas, `all` (every job
+    /// kind), or `operations`.
+    #[arg(value_name = "KINDS", value_parser = parse_list_kinds)]
+    pub(crate) kinds: ListKinds,
     /// Where.
     #[command(flatten)]
     pub(crate) parent: ParentArgs,
-    /// A List filter in Google's syntax, e.g. `state="PIPELINE_STATE_RUNNING"`.
+    /// A List filter in Google's syntax (AIP-160), e.g. `labels.team="search"`.
     #[arg(long, value_name = "FILTER")]
     pub(crate) filter: Option<String>,
     /// Stop after N items.
@@ -253,15 +309,21 @@ pub(crate) struct ListArgs {
 /// `cancel-matching`.
 #[derive(Debug, Args)]
 pub(crate) struct CancelMatchingArgs {
-    /// What to cancel.
-    #[arg(value_enum)]
-    pub(crate) kind: JobKind,
+    /// What to cancel: `pipeline-jobs`, `nas-jobs`, several joined by commas, or `all`.
+    #[arg(value_name = "KINDS", value_parser = parse_job_kinds)]
+    pub(crate) kinds: JobKinds,
     /// Where.
     #[command(flatten)]
     pub(crate) parent: ParentArgs,
-    /// A List filter in Google's syntax selecting the jobs, e.g. `display_name="nightly"`.
-    #[arg(long, value_name = "FILTER")]
+    /// A List filter in Google's syntax (AIP-160) selecting the jobs, e.g.
+    /// `labels.team="search"`. Empty (or absent) matches every live job and needs
+    /// --all-matching.
+    #[arg(long, value_name = "FILTER", default_value = "")]
     pub(crate) filter: String,
+    /// Allow an empty filter: cancel every live job of the kinds and regions selected. With
+    /// `all` kinds and `--regions all` (every job in the project) --yes is required as well.
+    #[arg(long)]
+    pub(crate) all_matching: bool,
     /// Show what would be cancelled and stop.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -324,6 +386,25 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn kinds_are_the_library_job_kinds_by_collection_word() {
+        assert_eq!(parse_job_kinds("all").unwrap().0, TargetKind::JOBS);
+        let both = parse_job_kinds("nas-jobs,pipeline-job,nas-jobs").unwrap().0;
+        assert_eq!(both, [TargetKind::NasJob, TargetKind::PipelineJob]);
+        let err = parse_job_kinds("pipeline-jobs,operations").unwrap_err();
+        assert!(err.contains("`operations` is not a job kind") && err.contains("nas-jobs"));
+        assert_eq!(
+            parse_list_kinds("operations").unwrap(),
+            ListKinds::Operations
+        );
+        assert_eq!(
+            parse_regions("us-central1,europe-west4").unwrap(),
+            Regions::Only(vec!["us-central1".into(), "europe-west4".into()])
+        );
+        assert_eq!(parse_regions("all").unwrap(), Regions::All);
+        assert!(parse_regions("us-central1,").is_err());
     }
 
     #[test]

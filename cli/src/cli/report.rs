@@ -21,7 +21,7 @@ pub(crate) struct ErrorView {
 }
 
 impl ErrorView {
-    fn of_error(error: &Error) -> Self {
+    pub(crate) fn of_error(error: &Error) -> Self {
         let code = error.code().map(code_name);
         let chain = error_chain(error);
         // The code has its own field: do not repeat it at the start of the message.
@@ -39,7 +39,7 @@ impl ErrorView {
         }
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({"code": self.code, "message": self.message})
     }
 

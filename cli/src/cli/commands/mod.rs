@@ -9,3 +9,4 @@ pub(crate) mod demo;
 pub(crate) mod fake;
 pub(crate) mod list;
 pub(crate) mod status;
+pub(crate) mod sweep;
