@@ -12,8 +12,9 @@
 //! - [`name`]: typed resource names ([`Target`]), validated before anything is sent;
 //! - [`endpoint`]: the regional endpoint a name's location picks, overrides, plaintext rules;
 //! - [`auth`]: [`Credentials`] and a token cache refreshed in the background;
-//! - [`client`]: [`Client`] with cancel / get / list / wait / `cancel_many`, retries
-//!   ([`retry`]) and typed errors ([`Error`]);
+//! - [`client`]: [`Client`] with cancel / get / list / wait / `cancel_many`, the sweep
+//!   ([`Client::find_live_jobs`]: live jobs a filter matches across kinds and locations),
+//!   retries ([`retry`]) and typed errors ([`Error`]);
 //! - [`fake`]: a built-in fake Vertex AI server for tests and demos;
 //! - `proto` (feature `raw-stubs`): the complete generated tonic stubs, the escape hatch.
 //!

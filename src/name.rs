@@ -1025,6 +1025,19 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_but_operations_is_a_job_the_sweep_lists() {
+        let jobs: Vec<TargetKind> = TargetKind::ALL
+            .into_iter()
+            .filter(|k| *k != TargetKind::Operation)
+            .collect();
+        let mut listed = TargetKind::JOBS.to_vec();
+        listed.sort_by_key(|k| k.as_str());
+        let mut expected = jobs.clone();
+        expected.sort_by_key(|k| k.as_str());
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
     fn hostile_inputs_are_invalid_names_with_precise_reasons() {
         let long_id = "a".repeat(10_000);
         let long_segment = "a".repeat(129);
