@@ -79,6 +79,28 @@ fn balance_problem(filter: &str) -> Option<String> {
     (depth > 0).then(|| format!("{depth} `(` not closed"))
 }
 
+/// Whether `text` matches `pattern`, in which `*` stands for any run of characters: the `:`
+/// (has) operator of Google's List filters on a string. One rule for the sweep's local filter
+/// and the fake's.
+pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

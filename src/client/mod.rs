@@ -30,6 +30,7 @@ pub use crate::channel::{ChannelError, ChannelService, GrpcChannel};
 pub use builder::{ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;
+pub(crate) use filter::wildcard;
 pub use handle::Client;
 pub use headers::{AuthenticatedChannel, CallHeaders, routing_header};
 pub use sweep::{

@@ -29,7 +29,7 @@ use crate::escape::printable;
 use crate::outcome::State;
 use crate::wire::google::cloud::aiplatform::v1::{JobState, PipelineState};
 
-use super::filter::check_filter;
+use super::filter::{check_filter, wildcard};
 
 /// How deeply parentheses and `NOT` may nest: a real filter needs a handful, and the parser
 /// recurses once per level.
@@ -365,26 +365,6 @@ fn compare_text(op: Op, have: &str, value: &str) -> bool {
         Op::Has => wildcard(value, have),
         _ => false,
     }
-}
-
-/// Whether `text` matches `pattern`, in which `*` stands for any run of characters.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn compare_time(op: Op, have: Option<&Timestamp>, value: &str) -> bool {

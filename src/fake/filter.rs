@@ -19,6 +19,7 @@ use std::time::SystemTime;
 use super::names::ResourceKind;
 use super::state::state_from_enum_name;
 use crate::State;
+use crate::client::wildcard;
 
 /// A parsed filter.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -214,7 +215,7 @@ impl Term {
                     Text::Unmodelled => "",
                 };
                 match op {
-                    Op::Has => glob(pattern, value),
+                    Op::Has => wildcard(pattern, value),
                     Op::Ne => pattern != value,
                     _ => pattern == value,
                 }
@@ -246,26 +247,6 @@ fn compare(op: Op, value: SystemTime, at: SystemTime) -> bool {
         Op::Gt => value > at,
         Op::Ge => value >= at,
     }
-}
-
-/// `*` matches any run of characters; everything else matches itself.
-fn glob(pattern: &str, value: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = value.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn parse_term(kind: ResourceKind, tokens: &[Token]) -> Result<(Term, &[Token]), String> {
