@@ -3,17 +3,19 @@
 //!
 //! Two stages run as tasks joined by channels: the first cancels (`buffer_unordered`); the second
 //! confirms the targets still in progress in polling rounds. Within a round, targets that share a
-//! parent are confirmed with one filtered List (a page covers up to 100 of them) instead of one
-//! Get each: Vertex AI counts Get and List against the same per-region quota of about 600 a
-//! minute, so this is what lets a bulk cancel with confirmation fit in it.
+//! parent may be confirmed with one List (a page covers up to 100 of them) instead of one Get
+//! each: Vertex AI counts Get and List against the same per-region quota of about 600 a minute,
+//! so this is what lets a bulk cancel with confirmation fit in it. A List is used only while it
+//! costs fewer calls than the Gets it replaces, whatever history the location holds (see
+//! `confirm_list`): a round never spends more than one call per pending target.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use futures::future::{BoxFuture, Shared};
-use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
+use futures::{FutureExt, Stream, StreamExt, stream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,13 +23,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::error::Result;
 use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
-use crate::wire::google::cloud::aiplatform::v1 as aip;
-use crate::wire::google::longrunning as lro;
 
 use super::call::RegionLimiter;
-use super::filter::terminal_state_filter;
+use super::confirm_list::{MemberList, can_list, wall_time};
 use super::handle::Client;
-use super::kinds::Page;
 use super::targets::{Bounds, CancelAck};
 use super::wait::{Wait, deadline_after, is_missed_poll, no_answer};
 
@@ -107,6 +106,11 @@ impl CancelMany {
 
     /// Confirm targets sharing a parent with List once at least this many are pending (default 3).
     /// Clamped, not rejected: 0 is taken as 1 (List even for a single pending target).
+    ///
+    /// Only where the List can be bounded to the targets' own recent changes, i.e. its filter
+    /// documents `update_time` (pipeline jobs); other kinds are confirmed by Get, since their
+    /// List would page through the location's whole history. Within a round a List reads no
+    /// more items than targets are pending; the members it did not reach are read by Get.
     pub fn list_threshold(mut self, targets: usize) -> Self {
         self.list_threshold = targets.max(1);
         self
@@ -176,6 +180,10 @@ struct Groups {
     get_only: HashSet<Group>,
     /// Consecutive transiently failed Lists.
     misses: HashMap<Group, u32>,
+    /// Confirmed by Get in the next round: their List did not pay for itself.
+    resting: HashSet<Group>,
+    /// Pending targets (by arrival) their group's window does not hold: confirmed by Get.
+    outside: HashSet<u64>,
 }
 
 impl Groups {
@@ -437,10 +445,11 @@ impl Client {
             .collect()
     }
 
-    /// The states one round reads: a List per group big enough, a Get for every other target.
-    /// Each read is cut at its target's (a List: its group's earliest) deadline. Targets whose
-    /// deadline has come are left to their last read: a round landing on one target's
-    /// deadline must not cut its group's List at once.
+    /// The states one round reads: a bounded List per group big enough whose kind's List can
+    /// be bounded, a Get for every other target, never more calls per group than one Get per
+    /// pending member. Each read is cut at its target's (a List: its group's earliest)
+    /// deadline. Targets whose deadline has come are left to their last read: a round landing
+    /// on one target's deadline must not cut its group's List at once.
     async fn read_states(
         &self,
         pending: &PendingSet,
@@ -448,44 +457,28 @@ impl Client {
         round: Round<'_>,
     ) -> Vec<(u64, Result<TargetStatus>)> {
         let now = Instant::now();
+        groups.outside.retain(|key| pending.contains_key(key));
+        let resting = std::mem::take(&mut groups.resting);
         let mut by_group: HashMap<Group, Vec<u64>> = HashMap::new();
+        let mut singles = Vec::new();
         for (&key, p) in pending.iter().filter(|(_, p)| p.deadline > now) {
-            by_group.entry(Group::of(&p.target)).or_default().push(key);
+            if groups.outside.contains(&key) {
+                singles.push(key);
+            } else {
+                by_group.entry(Group::of(&p.target)).or_default().push(key);
+            }
         }
         let mut seen = Vec::new();
-        let mut singles = Vec::new();
         for (group, keys) in by_group {
-            if keys.len() < round.options.list_threshold || groups.get_only.contains(&group) {
+            let listed = keys.len() >= round.options.list_threshold
+                && can_list(group.kind)
+                && !groups.get_only.contains(&group)
+                && !resting.contains(&group);
+            if listed {
+                let gets = self.list_group(group, keys, pending, groups, round, &mut seen);
+                singles.extend(gets.await);
+            } else {
                 singles.extend(keys);
-                continue;
-            }
-            let Some(deadline) = keys.iter().map(|key| pending[key].deadline).min() else {
-                continue;
-            };
-            let listed =
-                tokio::time::timeout_at(deadline, self.list_terminal(&group, round.limiter)).await;
-            match listed {
-                // Matched by id: within a group only the id differs, and the server may spell
-                // the project differently (its number for the id the caller gave). Every
-                // pending occurrence of an id gets the status.
-                Ok(Ok(found)) => {
-                    groups.misses.remove(&group);
-                    seen.extend(keys.into_iter().filter_map(|key| {
-                        let status = found.get(pending[&key].target.id())?;
-                        Some((key, Ok(status.clone())))
-                    }));
-                }
-                Ok(Err(error)) if is_missed_poll(&error) => {
-                    tracing::debug!(%error, "confirmation list missed");
-                    groups.missed(group);
-                }
-                Err(_) => groups.missed(group),
-                Ok(Err(error)) => {
-                    // A List that cannot work (no list permission, a server paging without
-                    // end) is not tried again.
-                    tracing::debug!(%error, "confirming this group by Get from now on");
-                    groups.get_only.insert(group);
-                }
             }
         }
         let limiter = round.limiter.map(|l| &**l);
@@ -513,99 +506,80 @@ impl Client {
         seen
     }
 
-    /// The terminal members of a group, by id, from one filtered List.
-    async fn list_terminal(
+    /// Reads one group's members with its bounded List into `seen`; returns the members to
+    /// read by Get this round: those the List did not find, as many as the calls it left of
+    /// the group's budget (one per member). A List that found fewer members than it cost
+    /// pages rests the next round, so that the members it left unread are read by Get then.
+    async fn list_group(
         &self,
-        group: &Group,
-        limiter: Option<&Arc<RegionLimiter>>,
-    ) -> Result<HashMap<String, TargetStatus>> {
-        let limiter = limiter.cloned();
-        let statuses = match group.kind {
-            TargetKind::PipelineJob => {
-                self.list_statuses::<aip::ListPipelineJobsRequest>(
-                    group,
-                    &TERMINAL_PIPELINE_FILTER,
-                    limiter,
-                )
-                .await?
+        group: Group,
+        keys: Vec<u64>,
+        pending: &PendingSet,
+        groups: &mut Groups,
+        round: Round<'_>,
+        seen: &mut Vec<(u64, Result<TargetStatus>)>,
+    ) -> Vec<u64> {
+        let budget = round.wait.budget();
+        let members = || keys.iter().map(|key| &pending[key]);
+        let deadline = members().map(|p| p.deadline).min();
+        let sent = members()
+            .map(|p| p.deadline.checked_sub(budget).and_then(wall_time))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|sent| sent.into_iter().min());
+        let (Some(deadline), Some(since)) = (deadline, sent) else {
+            return keys;
+        };
+        let ids: HashSet<&str> = members().map(|p| p.target.id()).collect();
+        let list = MemberList {
+            kind: group.kind,
+            service: group.service,
+            location: &group.location,
+            parent: &group.parent,
+            since,
+            ids: &ids,
+            budget: keys.len(),
+            limiter: round.limiter,
+        };
+        let listed = match tokio::time::timeout_at(deadline, self.list_members(list)).await {
+            Ok(Ok(listed)) => listed,
+            Ok(Err(error)) if is_missed_poll(&error) => {
+                tracing::debug!(%error, "confirmation list missed");
+                groups.missed(group);
+                return Vec::new();
             }
-            TargetKind::NasJob => {
-                self.list_statuses::<aip::ListNasJobsRequest>(group, &TERMINAL_JOB_FILTER, limiter)
-                    .await?
+            Err(_) => {
+                groups.missed(group);
+                return Vec::new();
             }
-            TargetKind::Operation => {
-                self.list_statuses::<lro::ListOperationsRequest>(group, "done=true", limiter)
-                    .await?
-            }
-            TargetKind::CustomJob => {
-                self.list_statuses::<aip::ListCustomJobsRequest>(
-                    group,
-                    &TERMINAL_JOB_FILTER,
-                    limiter,
-                )
-                .await?
-            }
-            TargetKind::HyperparameterTuningJob => {
-                self.list_statuses::<aip::ListHyperparameterTuningJobsRequest>(
-                    group,
-                    &TERMINAL_JOB_FILTER,
-                    limiter,
-                )
-                .await?
-            }
-            TargetKind::BatchPredictionJob => {
-                self.list_statuses::<aip::ListBatchPredictionJobsRequest>(
-                    group,
-                    &TERMINAL_JOB_FILTER,
-                    limiter,
-                )
-                .await?
-            }
-            TargetKind::DataLabelingJob => {
-                self.list_statuses::<aip::ListDataLabelingJobsRequest>(
-                    group,
-                    &TERMINAL_JOB_FILTER,
-                    limiter,
-                )
-                .await?
-            }
-            TargetKind::TrainingPipeline => {
-                self.list_statuses::<aip::ListTrainingPipelinesRequest>(
-                    group,
-                    &TERMINAL_PIPELINE_FILTER,
-                    limiter,
-                )
-                .await?
-            }
-            TargetKind::TuningJob => {
-                self.list_statuses::<aip::ListTuningJobsRequest>(
-                    group,
-                    &TERMINAL_JOB_FILTER,
-                    limiter,
-                )
-                .await?
+            Ok(Err(error)) => {
+                // A List that cannot work (no list permission, a server paging without
+                // end) is not tried again.
+                tracing::debug!(%error, "confirming this group by Get from now on");
+                groups.get_only.insert(group);
+                return Vec::new();
             }
         };
-        Ok(statuses
+        groups.misses.remove(&group);
+        let gets_left = keys.len().saturating_sub(listed.pages);
+        // Every pending occurrence of an id gets the status.
+        let (found, mut unfound): (Vec<u64>, Vec<u64>) = keys
             .into_iter()
-            .map(|s| (last_segment(s.raw.name()).to_owned(), s))
-            .collect())
-    }
-
-    async fn list_statuses<Req: Page>(
-        &self,
-        group: &Group,
-        filter: &str,
-        limiter: Option<Arc<RegionLimiter>>,
-    ) -> Result<Vec<TargetStatus>>
-    where
-        TargetStatus: From<Req::Item>,
-    {
-        let first = Req::first(group.parent.clone(), filter.to_owned());
-        self.list_from(group.service, &group.location, first, limiter, None)
-            .map_ok(TargetStatus::from)
-            .try_collect()
-            .await
+            .partition(|key| listed.found.contains_key(pending[key].target.id()));
+        seen.extend(found.into_iter().map(|key| {
+            let status = listed.found[pending[&key].target.id()].clone();
+            (key, Ok(status))
+        }));
+        if listed.complete {
+            // Outside the window (cancelled before it opened, or a clock far off): read by Get
+            // from now on, so that the List can stop without seeking it.
+            groups.outside.extend(unfound.iter().copied());
+        }
+        if unfound.len() > gets_left {
+            tracing::debug!(?group, "confirmation list did not pay: Gets next round");
+            groups.resting.insert(group);
+            unfound.truncate(gets_left);
+        }
+        unfound
     }
 }
 
@@ -616,22 +590,6 @@ struct Round<'a> {
     limiter: Option<&'a Arc<RegionLimiter>>,
     wait: &'a Wait,
 }
-
-fn last_segment(name: &str) -> &str {
-    name.rsplit('/').next().unwrap_or(name)
-}
-
-/// The List filters for a group's terminal members, built once from [`State::terminal`].
-static TERMINAL_PIPELINE_FILTER: LazyLock<String> = LazyLock::new(|| {
-    terminal_state_filter("PIPELINE_STATE_", |name| {
-        aip::PipelineState::from_str_name(name).is_some()
-    })
-});
-static TERMINAL_JOB_FILTER: LazyLock<String> = LazyLock::new(|| {
-    terminal_state_filter("JOB_STATE_", |name| {
-        aip::JobState::from_str_name(name).is_some()
-    })
-});
 
 /// What the cancel stage reports when it does not hand a target on for confirmation.
 fn report_ack(ack: Result<CancelAck>) -> Result<Outcome> {

@@ -5,10 +5,16 @@
 //! The server parses the filter's grammar; this only catches input that is garbage whatever the
 //! grammar (a pasted newline, a NUL, a file read by mistake), so an operator's mistake costs no
 //! request, no quota and no server log line carrying the garbage.
+//!
+//! It also builds the one filter the crate writes itself: the `update_time` window that bounds
+//! a confirmation List.
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::{Error, Result};
 use crate::escape::{describe_char, printable};
-use crate::outcome::State;
 
 /// The longest List filter accepted, in bytes; Google's own filters are far shorter.
 pub const MAX_FILTER_LEN: usize = 2048;
@@ -27,17 +33,11 @@ pub(crate) fn check_filter(filter: &str) -> Result<()> {
     }
 }
 
-/// `state="PREFIX_A" OR state="PREFIX_B" ...` over [`State::terminal`]: the List filter for
-/// the terminal members of a kind whose state enum spells its values `prefix` followed by
-/// [`State::as_str`]. `known` says whether that enum has a value of the name: a pipeline job
-/// has no `EXPIRED`, and a filter naming a value the enum lacks is not a valid filter.
-pub(crate) fn terminal_state_filter(prefix: &str, known: impl Fn(&str) -> bool) -> String {
-    State::terminal()
-        .map(|state| format!("{prefix}{}", state.as_str()))
-        .filter(|name| known(name))
-        .map(|name| format!("state=\"{name}\""))
-        .collect::<Vec<_>>()
-        .join(" OR ")
+/// `update_time>="START"`: the resources updated at or after `start` (to the second, in UTC),
+/// for the Lists that document an `update_time` filter.
+pub(crate) fn updated_since(start: SystemTime) -> String {
+    let start = DateTime::<Utc>::from(start).to_rfc3339_opts(SecondsFormat::Secs, true);
+    format!("update_time>=\"{start}\"")
 }
 
 fn filter_problem(filter: &str) -> Option<String> {
@@ -104,27 +104,13 @@ pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::google::cloud::aiplatform::v1::{JobState, PipelineState};
 
     #[test]
-    fn terminal_filters_name_each_terminal_value_of_the_kinds_enum() {
-        let pipeline = terminal_state_filter("PIPELINE_STATE_", |name| {
-            PipelineState::from_str_name(name).is_some()
-        });
-        assert_eq!(
-            pipeline,
-            "state=\"PIPELINE_STATE_CANCELLED\" OR state=\"PIPELINE_STATE_SUCCEEDED\" \
-             OR state=\"PIPELINE_STATE_FAILED\""
-        );
-        let job =
-            terminal_state_filter("JOB_STATE_", |name| JobState::from_str_name(name).is_some());
-        assert_eq!(
-            job,
-            "state=\"JOB_STATE_CANCELLED\" OR state=\"JOB_STATE_SUCCEEDED\" \
-             OR state=\"JOB_STATE_FAILED\" OR state=\"JOB_STATE_EXPIRED\" \
-             OR state=\"JOB_STATE_PARTIALLY_SUCCEEDED\""
-        );
-        assert!(check_filter(&job).is_ok());
+    fn an_update_time_window_is_a_well_formed_rfc_3339_filter() {
+        let start = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_900);
+        let filter = updated_since(start);
+        assert_eq!(filter, "update_time>=\"2023-11-14T22:13:20Z\"");
+        assert!(check_filter(&filter).is_ok());
     }
     use proptest::prelude::*;
 

@@ -27,7 +27,7 @@ pub(crate) trait Kind {
     /// What Get returns.
     type Resource: Into<TargetStatus> + Send + 'static;
     /// Its List request.
-    type List: Page;
+    type List: TargetList;
     /// The Cancel RPC.
     const CANCEL: &'static Rpc;
     /// The Get RPC.
@@ -58,6 +58,16 @@ pub(crate) trait Page: Clone + Send + Sync + 'static {
     fn split(response: Self::Response) -> (Vec<Self::Item>, String);
     /// Invokes the stub.
     fn send(channel: GrpcChannel, request: tonic::Request<Self>) -> Answer<Self::Response>;
+}
+
+/// The List of a kind of target, as a confirmation bounds it.
+pub(crate) trait TargetList: Page<Item: Into<TargetStatus>> {
+    /// Whether the List's `filter` documents `update_time`: the one bound a confirmation can
+    /// use (cancelling a job moves its `update_time`; its `create_time` stays as old as the job).
+    const FILTERS_UPDATE_TIME: bool;
+    /// The same request asking for pages of `page_size`, and, where the request has a
+    /// `read_mask`, for only the fields `paths` (a request without one returns whole resources).
+    fn shaped(self, page_size: i32, paths: &[&str]) -> Self;
 }
 
 /// Declares a service's RPCs as [`Rpc`] statics.
@@ -106,7 +116,7 @@ macro_rules! kind {
         cancel $cancel_rpc:ident $cancel_req:ty => $cancel_fn:ident,
         get $get_rpc:ident $get_req:ty => $get_fn:ident,
         list $list_rpc:ident $list_req:ty => $list_fn:ident -> $list_resp:ty,
-        $parent:ident, $items:ident
+        $parent:ident, $items:ident, update_time: $update_time:literal $(, mask $mask:ident)?
     ) => {
         /// Marks the kind for the generic path.
         pub(crate) struct $kind;
@@ -152,7 +162,25 @@ macro_rules! kind {
                 Box::pin(async move { $stub::new(channel).$list_fn(request).await })
             }
         }
+
+        impl TargetList for $list_req {
+            const FILTERS_UPDATE_TIME: bool = $update_time;
+            fn shaped(self, page_size: i32, _paths: &[&str]) -> Self {
+                Self {
+                    page_size,
+                    $($mask: Some(field_mask(_paths)),)?
+                    ..self
+                }
+            }
+        }
     };
+}
+
+/// A `FieldMask` of `paths`.
+fn field_mask(paths: &[&str]) -> prost_types::FieldMask {
+    prost_types::FieldMask {
+        paths: paths.iter().map(|&path| path.to_owned()).collect(),
+    }
 }
 
 /// Request messages that name one resource.
@@ -195,47 +223,47 @@ kind!(PipelineJobs: PipelineServiceClient, aip::PipelineJob,
     cancel CANCEL_PIPELINE_JOB aip::CancelPipelineJobRequest => cancel_pipeline_job,
     get GET_PIPELINE_JOB aip::GetPipelineJobRequest => get_pipeline_job,
     list LIST_PIPELINE_JOBS aip::ListPipelineJobsRequest => list_pipeline_jobs -> aip::ListPipelineJobsResponse,
-    parent, pipeline_jobs);
+    parent, pipeline_jobs, update_time: true, mask read_mask);
 kind!(NasJobs: JobServiceClient, aip::NasJob,
     cancel CANCEL_NAS_JOB aip::CancelNasJobRequest => cancel_nas_job,
     get GET_NAS_JOB aip::GetNasJobRequest => get_nas_job,
     list LIST_NAS_JOBS aip::ListNasJobsRequest => list_nas_jobs -> aip::ListNasJobsResponse,
-    parent, nas_jobs);
+    parent, nas_jobs, update_time: false, mask read_mask);
 kind!(Operations: OperationsClient, lro::Operation,
     cancel CANCEL_OPERATION lro::CancelOperationRequest => cancel_operation,
     get GET_OPERATION lro::GetOperationRequest => get_operation,
     list LIST_OPERATIONS lro::ListOperationsRequest => list_operations -> lro::ListOperationsResponse,
-    name, operations);
+    name, operations, update_time: false);
 kind!(CustomJobs: JobServiceClient, aip::CustomJob,
     cancel CANCEL_CUSTOM_JOB aip::CancelCustomJobRequest => cancel_custom_job,
     get GET_CUSTOM_JOB aip::GetCustomJobRequest => get_custom_job,
     list LIST_CUSTOM_JOBS aip::ListCustomJobsRequest => list_custom_jobs -> aip::ListCustomJobsResponse,
-    parent, custom_jobs);
+    parent, custom_jobs, update_time: false, mask read_mask);
 kind!(HyperparameterTuningJobs: JobServiceClient, aip::HyperparameterTuningJob,
     cancel CANCEL_HYPERPARAMETER_TUNING_JOB aip::CancelHyperparameterTuningJobRequest => cancel_hyperparameter_tuning_job,
     get GET_HYPERPARAMETER_TUNING_JOB aip::GetHyperparameterTuningJobRequest => get_hyperparameter_tuning_job,
     list LIST_HYPERPARAMETER_TUNING_JOBS aip::ListHyperparameterTuningJobsRequest => list_hyperparameter_tuning_jobs -> aip::ListHyperparameterTuningJobsResponse,
-    parent, hyperparameter_tuning_jobs);
+    parent, hyperparameter_tuning_jobs, update_time: false, mask read_mask);
 kind!(BatchPredictionJobs: JobServiceClient, aip::BatchPredictionJob,
     cancel CANCEL_BATCH_PREDICTION_JOB aip::CancelBatchPredictionJobRequest => cancel_batch_prediction_job,
     get GET_BATCH_PREDICTION_JOB aip::GetBatchPredictionJobRequest => get_batch_prediction_job,
     list LIST_BATCH_PREDICTION_JOBS aip::ListBatchPredictionJobsRequest => list_batch_prediction_jobs -> aip::ListBatchPredictionJobsResponse,
-    parent, batch_prediction_jobs);
+    parent, batch_prediction_jobs, update_time: false, mask read_mask);
 kind!(DataLabelingJobs: JobServiceClient, aip::DataLabelingJob,
     cancel CANCEL_DATA_LABELING_JOB aip::CancelDataLabelingJobRequest => cancel_data_labeling_job,
     get GET_DATA_LABELING_JOB aip::GetDataLabelingJobRequest => get_data_labeling_job,
     list LIST_DATA_LABELING_JOBS aip::ListDataLabelingJobsRequest => list_data_labeling_jobs -> aip::ListDataLabelingJobsResponse,
-    parent, data_labeling_jobs);
+    parent, data_labeling_jobs, update_time: false, mask read_mask);
 kind!(TrainingPipelines: PipelineServiceClient, aip::TrainingPipeline,
     cancel CANCEL_TRAINING_PIPELINE aip::CancelTrainingPipelineRequest => cancel_training_pipeline,
     get GET_TRAINING_PIPELINE aip::GetTrainingPipelineRequest => get_training_pipeline,
     list LIST_TRAINING_PIPELINES aip::ListTrainingPipelinesRequest => list_training_pipelines -> aip::ListTrainingPipelinesResponse,
-    parent, training_pipelines);
+    parent, training_pipelines, update_time: false, mask read_mask);
 kind!(TuningJobs: GenAiTuningServiceClient, aip::TuningJob,
     cancel CANCEL_TUNING_JOB aip::CancelTuningJobRequest => cancel_tuning_job,
     get GET_TUNING_JOB aip::GetTuningJobRequest => get_tuning_job,
     list LIST_TUNING_JOBS aip::ListTuningJobsRequest => list_tuning_jobs -> aip::ListTuningJobsResponse,
-    parent, tuning_jobs);
+    parent, tuning_jobs, update_time: false);
 
 /// Runs `$body` with `$k` standing for the [`Kind`] glue of `$kind` (a [`TargetKind`]): the one
 /// place the generic path turns a kind value into its types.

@@ -4,7 +4,8 @@
 //! shared state), `headers` (the headers every call carries), `call` (the one path every RPC
 //! takes: routing, headers, auth, timeout, retry, tracing), `kinds` (the per-kind glue),
 //! `targets` (cancel / get / list per kind), `filter` (local checks of List filters), `wait`
-//! (confirming an outcome), `bulk` (`cancel_many`), `locations` (ListLocations), `sweep` and
+//! (confirming an outcome), `bulk` (`cancel_many`), `confirm_list` (the bounded List a bulk
+//! confirmation round may send), `locations` (ListLocations), `sweep` and
 //! `sweep_filter` (finding live jobs by filter across kinds and locations) and `raw` (the generated stubs with this
 //! crate's auth, for any other RPC; feature `raw-stubs`).
 
@@ -14,6 +15,7 @@ pub mod bench_hooks;
 mod builder;
 mod bulk;
 mod call;
+mod confirm_list;
 mod filter;
 mod handle;
 mod headers;

@@ -179,6 +179,21 @@ impl Client {
         limiter: Option<Arc<RegionLimiter>>,
         deadline: Option<Instant>,
     ) -> impl Stream<Item = Result<Req::Item>> + Send + 'static {
+        self.list_pages(service, location, first, limiter, deadline)
+            .map_ok(|(items, _)| stream::iter(items.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// The pages of a List, each with whether another follows, one call each, sent only as
+    /// the stream is polled: a caller that stops reading sends no further page.
+    pub(crate) fn list_pages<Req: Page>(
+        &self,
+        service: Service,
+        location: &str,
+        first: Req,
+        limiter: Option<Arc<RegionLimiter>>,
+        deadline: Option<Instant>,
+    ) -> impl Stream<Item = Result<(Vec<Req::Item>, bool)>> + Send + 'static {
         let client = self.clone();
         let location: Arc<str> = location.into();
         let start = (Some(first), PageGuard::default());
@@ -205,13 +220,9 @@ impl Client {
                 let (items, token) = Req::split(response);
                 guard.admit(&token)?;
                 let next = (!token.is_empty()).then(|| request.with_page_token(token));
-                Ok(Some((
-                    stream::iter(items.into_iter().map(Ok)),
-                    (next, guard),
-                )))
+                Ok(Some(((items, next.is_some()), (next, guard))))
             }
         })
-        .try_flatten()
     }
 
     /// Cancel, and on FAILED_PRECONDITION read the state back: CANCELLING means cancellation is

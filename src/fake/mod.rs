@@ -37,6 +37,9 @@
 //!   operation fails (NOT_FOUND) and no job is cancelled.
 //! - ListLocations takes `name` = `projects/{project}` and lists the locations that project's
 //!   resources are in plus those the scenario names (`"locations": [...]`), in order, paged.
+//! - A seeded resource is created and last updated when it is seeded, or `age_ms` before that
+//!   ([`ResourceSpec::with_age`]): a project's history of finished jobs, which an `update_time`
+//!   window leaves out until a cancel moves a job's `update_time`.
 //! - Names are checked with the client's own rules ([`crate::name`]): what the client sends,
 //!   the fake accepts as well-formed, and the reverse. Locations are lower-case.
 //! - With a [token](FakeVertexBuilder::token), a call without `authorization` is

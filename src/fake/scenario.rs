@@ -96,6 +96,10 @@ pub struct ResourceSpec {
     /// Its own cancel delay, overriding the fake's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_delay_ms: Option<u64>,
+    /// How long before it is seeded it was created and last updated (and, if finished,
+    /// ended): a job of the project's history. Absent: all three are the moment of seeding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
     /// Faults applied to calls naming this resource.
     #[serde(
         default,
@@ -120,6 +124,7 @@ impl ResourceSpec {
             error: None,
             cancel_outcome: CancelOutcome::default(),
             cancel_delay_ms: None,
+            age_ms: None,
             faults: Vec::new(),
         }
     }
@@ -154,6 +159,13 @@ impl ResourceSpec {
     /// Sets its own cancel delay.
     pub fn with_cancel_delay(mut self, delay: Duration) -> Self {
         self.cancel_delay_ms = Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Makes it `age` old when seeded: created, last updated and (if finished) ended that long
+    /// before, as a job of the project's history is.
+    pub fn with_age(mut self, age: Duration) -> Self {
+        self.age_ms = Some(u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
         self
     }
 
@@ -295,6 +307,16 @@ mod tests {
             Scenario::from_file("/nonexistent/scenario.json"),
             Err(FakeError::ReadScenario { .. })
         ));
+    }
+
+    #[test]
+    fn a_history_job_gives_its_age() {
+        let s = Scenario::from_json(
+            r#"{"resources": [{"name": "x", "state": "SUCCEEDED", "age_ms": 86400000}]}"#,
+        )
+        .unwrap();
+        let day = ResourceSpec::new("x", State::Succeeded).with_age(Duration::from_secs(86_400));
+        assert_eq!(s.resources[0], day);
     }
 
     #[test]

@@ -199,7 +199,10 @@ impl FakeVertexBuilder {
     /// cannot be created, [`FakeError::Tls`] if the certificate or key is unusable.
     pub async fn start(self) -> Result<FakeHandle, FakeError> {
         check_unique_names(&self.resources)?;
-        let store = self.state.unwrap_or_default();
+        let seeds = self.resources.len();
+        let store = self
+            .state
+            .unwrap_or_else(|| FakeState::with_capacity(seeds));
         for spec in self.resources {
             store.insert(spec)?;
         }

@@ -97,6 +97,15 @@ impl FakeState {
         Self::default()
     }
 
+    /// An empty store with room for `resources` without growing: seeding a project's history
+    /// (100,000 jobs) then costs no rehashing.
+    pub(crate) fn with_capacity(resources: usize) -> Self {
+        Self {
+            resources: Arc::new(DashMap::with_capacity(resources)),
+            ..Self::default()
+        }
+    }
+
     /// Adds a resource, replacing any of the same name.
     ///
     /// # Errors
@@ -310,6 +319,12 @@ impl Resource {
             name: spec.name.clone(),
             reason,
         };
+        let age = Duration::from_millis(spec.age_ms.unwrap_or_default());
+        let then = now.checked_sub(age).ok_or_else(|| {
+            invalid(format!(
+                "an age of {age:?} reaches before the system clock's start"
+            ))
+        })?;
         let parsed = parse_name(&spec.name).map_err(invalid)?;
         check_state(parsed.kind, spec.state, &spec.name)?;
         let faults = spec
@@ -332,9 +347,9 @@ impl Resource {
             cancel_delay: spec.cancel_delay_ms.map(Duration::from_millis),
             pending: None,
             faults: faults.into(),
-            created: now,
-            updated: now,
-            ended: spec.state.is_terminal().then_some(now),
+            created: then,
+            updated: then,
+            ended: spec.state.is_terminal().then_some(then),
             batch: None,
         };
         Ok((spec.name, resource))
@@ -625,6 +640,46 @@ mod tests {
                 ))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_aged_job_is_outside_an_update_time_window_until_cancelled() {
+        let day = Duration::from_secs(86_400);
+        let store = FakeState::new();
+        store
+            .insert(ResourceSpec::new(JOB, State::Running).with_age(day))
+            .unwrap();
+        let history = "projects/p/locations/l/pipelineJobs/old";
+        store
+            .insert(ResourceSpec::new(history, State::Failed).with_age(day))
+            .unwrap();
+        let t0 = Instant::now();
+        let old = store.view(history, t0).unwrap();
+        let age = SystemTime::now().duration_since(old.updated).unwrap();
+        assert!(age >= day && age < day * 2, "{age:?}");
+        assert_eq!((old.created, old.ended), (old.updated, Some(old.updated)));
+
+        let window = SystemTime::now() - Duration::from_secs(60);
+        let listed = |store: &FakeState| {
+            let page = store.list(
+                ResourceKind::PipelineJob,
+                "projects/p/locations/l",
+                None,
+                10,
+                |s| s.update_time >= window,
+                Instant::now(),
+            );
+            page.items.into_iter().map(|v| v.name).collect::<Vec<_>>()
+        };
+        assert!(listed(&store).is_empty(), "history is outside the window");
+        store.cancel(JOB, Duration::ZERO, t0).unwrap();
+        assert_eq!(
+            listed(&store),
+            [JOB],
+            "a cancel moves update_time, not create_time"
+        );
+        let cancelled = store.view(JOB, Instant::now()).unwrap();
+        assert!(cancelled.created < window);
     }
 
     #[test]
