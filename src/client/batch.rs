@@ -11,7 +11,8 @@
 //! operation failed, is sent again as single cancels, each job getting its own answer
 //! (NOT_FOUND, already finished ...). An accepted batch with a wait hands every job to
 //! confirmation, which reads each one's true state (a job the batch skipped reads terminal:
-//! that is its outcome). Without a wait the operation is read until done, for at most one
+//! that is its outcome; were the operation to fail only after answering, its jobs would read
+//! as still running, and be reported so). Without a wait the operation is read until done, for at most one
 //! attempt timeout: the jobs it lists as cancelled are `Requested`, any other is read with Get
 //! and reported as it is.
 
