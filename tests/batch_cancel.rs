@@ -233,3 +233,22 @@ async fn a_stop_signal_reports_every_batch_already_sent_and_sends_no_more() {
         }
     }
 }
+
+#[tokio::test]
+async fn jobs_are_not_held_back_waiting_for_more_input() {
+    let fake = running(3).start().await.unwrap();
+    let client = client(&fake).await;
+    // Two jobs, then an input that never ends: they go (in one batch) without waiting for more.
+    let first = [job(0), job(1)].map(|name| name.parse::<Target>().unwrap());
+    let targets = futures::stream::iter(first).chain(futures::stream::pending());
+    let mut reports = Box::pin(client.cancel_many(targets, CancelMany::default()));
+    for _ in 0..2 {
+        let (target, report) = tokio::time::timeout(Duration::from_secs(5), reports.next())
+            .await
+            .expect("reported while the input is still open")
+            .unwrap();
+        assert_cancelled(&fake, &target, &report, false);
+    }
+    assert_eq!(calls_of(&fake, "BatchCancelPipelineJobs").len(), 1);
+    assert_eq!(fake.state_of(&job(2)), Some(State::Running));
+}

@@ -141,9 +141,10 @@ impl CancelMany {
     /// answered and is reported, [`Outcome::Requested`] if accepted (also a target that was
     /// waiting for confirmation: its cancel was accepted, its outcome is not known), else its
     /// error ([`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded) if still unanswered); then the stream ends. Targets
-    /// never read from the input are not reported, nor pipeline jobs read but still gathered
-    /// for a batch (no cancel was sent for them). A pipeline job of a batch accepted but not yet
-    /// read back is `Requested`, even if the batch skipped it as already finished.
+    /// never read from the input are not reported, nor those read but not yet sent when it fired
+    /// (pipeline jobs gathered for a batch, say): no cancel was sent for them. A pipeline job
+    /// of a batch accepted but not yet read back is `Requested`, even if the batch skipped it
+    /// as already finished.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.stop = Some(StopSignal(signal.boxed().shared()));
         self
