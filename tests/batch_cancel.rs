@@ -252,3 +252,22 @@ async fn jobs_are_not_held_back_waiting_for_more_input() {
     assert_eq!(calls_of(&fake, "BatchCancelPipelineJobs").len(), 1);
     assert_eq!(fake.state_of(&job(2)), Some(State::Running));
 }
+
+#[tokio::test]
+async fn a_refused_batch_falls_back_to_single_cancels() {
+    let n = 40;
+    for code in [tonic::Code::InvalidArgument, tonic::Code::NotFound] {
+        let fake = running(n)
+            .fault(FaultRule::fail(code).on_methods(["BatchCancelPipelineJobs"]))
+            .start()
+            .await
+            .unwrap();
+        let reports = cancel_all(&fake, (0..n).map(job).collect(), None).await;
+        assert_eq!(reports.len(), n);
+        for (target, report) in &reports {
+            assert_cancelled(&fake, target, report, false);
+        }
+        assert_eq!(calls_of(&fake, "CancelPipelineJob").len(), n, "{code:?}");
+        fake.shutdown().await.unwrap();
+    }
+}
