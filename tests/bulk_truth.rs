@@ -229,9 +229,10 @@ async fn pending_confirmations_are_bounded_by_the_concurrency() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         seen = pulled.load(Ordering::SeqCst);
     }
-    // 64 per slot pending, plus the channel (2 per slot), the cancels in flight and the one
-    // being handed on.
-    let bound = concurrency * (64 + 2 + 1) + 1;
+    // 64 per slot pending, plus the channel (2 per slot), a batch in flight per slot, the batch
+    // being handed on, and the jobs gathered for the next batches.
+    let batch = vertex_cancel::client::MAX_BATCH;
+    let bound = concurrency * (64 + 2 + batch) + batch + 2 * batch;
     assert!(seen > 64 * concurrency / 2, "the run got going ({seen})");
     assert!(seen <= bound, "{seen} targets read, bound {bound}");
     drop(reports);
@@ -259,9 +260,13 @@ async fn a_stop_signal_reports_every_cancel_already_sent() {
     for (round, wait) in waits.into_iter().enumerate() {
         fake.clear_calls();
         let (fire, fired) = tokio::sync::oneshot::channel::<()>();
-        let mut options = CancelMany::default().concurrency(8).stop_on(async move {
-            let _ = fired.await;
-        });
+        // One cancel per target, so that the call log tells which targets were sent.
+        let mut options = CancelMany::default()
+            .batch(false)
+            .concurrency(8)
+            .stop_on(async move {
+                let _ = fired.await;
+            });
         if let Some(wait) = wait {
             options = options.wait(wait);
         }

@@ -216,8 +216,10 @@ async fn a_bulk_cancel_survives_faults_timeouts_and_dead_targets() {
     let wait = Wait::up_to(WAIT_BUDGET)
         .first_interval(Duration::from_millis(20))
         .max_interval(Duration::from_millis(150));
-    // One Get per target and poll, so that the per-resource Get faults are met.
+    // One Get per target and poll, so that the per-resource Get faults are met; one cancel per
+    // target, so that the per-resource cancel faults are.
     let options = CancelMany::default()
+        .batch(false)
         .concurrency(64)
         .wait(wait)
         .list_threshold(usize::MAX);
@@ -322,7 +324,9 @@ async fn a_bulk_cancel_rides_out_a_server_restart() {
         .await
         .unwrap();
     let targets = futures::stream::iter(jobs().map(|name| name.parse::<Target>().unwrap()));
+    // One cancel per target, so that the call log counts the targets sent before the restart.
     let options = CancelMany::default()
+        .batch(false)
         .concurrency(8)
         .wait(common::quick_wait(Duration::from_secs(20)));
     let run = tokio::spawn(client.cancel_many(targets, options).collect::<Vec<_>>());

@@ -48,7 +48,17 @@ async fn every_target_is_reported_exactly_once() {
             .iter()
             .all(|(_, r)| matches!(r, Ok(Outcome::Requested)))
     );
-    assert_eq!(calls_of(&fake, "CancelPipelineJob").len(), n);
+    for (target, _) in &results {
+        let state = fake.state_of(&target.to_string());
+        assert!(
+            matches!(state, Some(State::Cancelling | State::Cancelled)),
+            "{target}: {state:?}"
+        );
+    }
+    // In batches of up to 32.
+    let cancels = calls_of(&fake, "CancelPipelineJob").len()
+        + calls_of(&fake, "BatchCancelPipelineJobs").len();
+    assert!(cancels <= n / 32 + 2, "{cancels} cancel calls");
 }
 
 #[tokio::test]
@@ -156,7 +166,11 @@ async fn the_rate_limit_is_per_region() {
     let both = targets(per_region, "us-central1").chain(targets(per_region, "europe-west4"));
     let rate = NonZeroU32::new(20).unwrap();
     let results: Vec<_> = client
-        .cancel_many(both, CancelMany::default().rate_per_region(rate))
+        .cancel_many(
+            both,
+            // One call per target, so that 40 calls meet the limit in each region.
+            CancelMany::default().rate_per_region(rate).batch(false),
+        )
         .collect()
         .await;
     assert_eq!(results.len(), per_region * 2);
@@ -188,7 +202,8 @@ async fn dropping_the_stream_stops_launching_cancels() {
     let client = client(&fake).await;
     let mut results = Box::pin(client.cancel_many(
         targets(n, "us-central1"),
-        CancelMany::default().concurrency(4),
+        // One call per target, so that the call log counts the targets sent.
+        CancelMany::default().concurrency(4).batch(false),
     ));
     for _ in 0..8 {
         results.next().await.unwrap().1.unwrap();

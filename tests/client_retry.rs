@@ -141,7 +141,8 @@ async fn a_total_outage_is_throttled_to_about_one_attempt_per_call() {
     let results: Vec<_> = client
         .cancel_many(
             futures::stream::iter(names),
-            CancelMany::default().concurrency(16),
+            // One call per target: the throttle is counted per call.
+            CancelMany::default().concurrency(16).batch(false),
         )
         .collect()
         .await;

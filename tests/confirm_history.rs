@@ -92,7 +92,9 @@ async fn cancel_all(fake: &FakeHandle, targets: &[ResourceSpec]) -> Vec<SystemTi
     let names: Vec<Target> = targets.iter().map(|t| t.name.parse().unwrap()).collect();
     let mut reports = client.cancel_many(
         futures::stream::iter(names),
-        CancelMany::default().wait(wait),
+        // Single cancels: the round detection below counts one answered cancel per target
+        // (batching is tested in batch_cancel.rs; confirmation is the same after either).
+        CancelMany::default().wait(wait).batch(false),
     );
     let mut arrived = Vec::new();
     while let Some((target, report)) = reports.next().await {

@@ -302,7 +302,12 @@ async fn the_stream_feeds_cancel_many_with_a_thousand_matches() {
             "nasJobs"
         };
         let name = format!("projects/p/locations/{}/{collection}/m{i}", REGIONS[i % 3]);
-        assert_eq!(fake.state_of(&name), Some(State::Cancelling), "{name}");
+        // Cancel accepted: under way, or (a batch's operation awaited) already through.
+        let state = fake.state_of(&name);
+        assert!(
+            matches!(state, Some(State::Cancelling | State::Cancelled)),
+            "{name}: {state:?}"
+        );
     }
     assert_eq!(
         fake.state_of("projects/p/locations/us-central1/pipelineJobs/keep"),

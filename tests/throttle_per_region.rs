@@ -52,7 +52,8 @@ async fn check(client: &Client, healthy: &FakeHandle, dead: &FakeHandle) {
     let results: Vec<(Target, Result<Outcome, Error>)> = client
         .cancel_many(
             futures::stream::iter(targets()),
-            CancelMany::default().concurrency(8),
+            // One call per target: the throttle is counted per call.
+            CancelMany::default().concurrency(8).batch(false),
         )
         .collect()
         .await;

@@ -125,7 +125,8 @@ async fn reads_the_server_delays_are_cut_at_the_deadline() {
 
 #[tokio::test]
 async fn a_cancel_the_server_never_answers_ends_at_the_deadline() {
-    let never = FaultRule::slow(Duration::from_secs(600)).on_methods(["CancelPipelineJob"]);
+    let never = FaultRule::slow(Duration::from_secs(600))
+        .on_methods(["CancelPipelineJob", "BatchCancelPipelineJobs"]);
     let wait = Wait::up_to(BUDGET).first_interval(Duration::from_millis(100));
     for n in [1, 4] {
         let fake = stuck_fake(n, Some(never.clone())).await;

@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
 
+use super::batch::{CancelRun, Sent, gather};
 use super::call::RegionLimiter;
 use super::confirm_list::{MemberList, can_list, wall_time};
 use super::handle::Client;
@@ -41,7 +42,14 @@ const MISSED_LISTS_BEFORE_GETS: u32 = 2;
 
 /// A caller's stop signal, shared by both stages (fired once, seen by every clone).
 #[derive(Clone)]
-struct StopSignal(Shared<BoxFuture<'static, ()>>);
+pub(super) struct StopSignal(Shared<BoxFuture<'static, ()>>);
+
+impl StopSignal {
+    /// Whether it has fired (as seen by a clone that was polled).
+    pub(super) fn fired(&self) -> bool {
+        self.0.peek().is_some()
+    }
+}
 
 impl std::fmt::Debug for StopSignal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,7 +58,7 @@ impl std::fmt::Debug for StopSignal {
 }
 
 /// Resolves when `stop` has fired; never without one.
-async fn stopped(stop: Option<&StopSignal>) {
+pub(super) async fn stopped(stop: Option<&StopSignal>) {
     match stop {
         Some(stop) => stop.0.clone().await,
         None => std::future::pending().await,
@@ -66,6 +74,7 @@ pub struct CancelMany {
     rate_per_region: Option<NonZeroU32>,
     list_threshold: usize,
     stop: Option<StopSignal>,
+    batch: bool,
 }
 
 impl Default for CancelMany {
@@ -76,12 +85,14 @@ impl Default for CancelMany {
             rate_per_region: None,
             list_threshold: 3,
             stop: None,
+            batch: true,
         }
     }
 }
 
 impl CancelMany {
-    /// At most this many RPCs in flight per stage (default 64). Clamped, not rejected: 0 is
+    /// At most this many RPCs in flight per stage (default 64); a batch cancel counts as one,
+    /// and so does each Get or single cancel that follows it. Clamped, not rejected: 0 is
     /// taken as 1, since a run with no slot would never send anything.
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
@@ -116,6 +127,15 @@ impl CancelMany {
         self
     }
 
+    /// Whether pipeline jobs sharing a location are cancelled in batches of up to
+    /// [`MAX_BATCH`](super::MAX_BATCH) with `BatchCancelPipelineJobs` (default `true`; see
+    /// [`Client::cancel_many`]). Off, each gets its own `CancelPipelineJob`: one call, and one
+    /// audit log entry, per job.
+    pub fn batch(mut self, on: bool) -> Self {
+        self.batch = on;
+        self
+    }
+
     /// Stops the run early when `signal` resolves (e.g. Ctrl-C: `tokio::signal::ctrl_c()`
     /// mapped to `()`).
     ///
@@ -125,7 +145,10 @@ impl CancelMany {
     /// answered and is reported, [`Outcome::Requested`] if accepted (also a target that was
     /// waiting for confirmation: its cancel was accepted, its outcome is not known), else its
     /// error ([`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded) if still unanswered); then the stream ends. Targets
-    /// never read from the input are not reported.
+    /// never read from the input are not reported, nor those read but not yet sent when it fired
+    /// (pipeline jobs gathered for a batch, say): no cancel was sent for them. A pipeline job
+    /// of a batch accepted but not yet read back is `Requested`, even if the batch skipped it
+    /// as already finished.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.stop = Some(StopSignal(signal.boxed().shared()));
         self
@@ -202,6 +225,18 @@ impl Client {
     /// (a target given twice, twice, with the same true outcome), in no promised order.
     /// Dropping the stream stops the work: no further cancel or poll is sent. See
     /// [`CancelMany::stop_on`] to stop early and still hear about every cancel sent.
+    ///
+    /// Pipeline jobs that share a location go in batches of up to
+    /// [`MAX_BATCH`](super::MAX_BATCH) (`BatchCancelPipelineJobs`, one request against the
+    /// region's quota instead of 32), gathered for at most [`BATCH_LINGER`](super::BATCH_LINGER);
+    /// a lone job gets `CancelPipelineJob`. Each job is still reported as its own cancel would
+    /// have been: a batch that is refused, or whose operation fails, is sent again one job at a
+    /// time (so an unknown name is [`Error::NotFound`](crate::Error::NotFound) and the others
+    /// are cancelled); a job the batch skipped as already finished is reported as it finished.
+    /// With a wait, confirmation reads every job; without, the batch's operation is read until
+    /// done (at most one attempt timeout) and any job it does not list as cancelled is read with
+    /// Get. A location whose server answers UNIMPLEMENTED gets no further batch in the run.
+    /// [`CancelMany::batch`] turns batches off.
     pub fn cancel_many<S>(
         &self,
         targets: S,
@@ -247,17 +282,12 @@ impl Client {
             Some(stop) => targets.take_until(stop.0.clone()).left_stream(),
             None => targets.right_stream(),
         };
-        let cancels = input
-            .map(|target| {
+        let run = CancelRun::new(options.concurrency, limiter, stop, budget, options.batch);
+        let cancels = gather(input, Arc::clone(&run))
+            .map(|unit| {
                 let client = self.clone();
-                let limiter = limiter.clone();
-                let stop = stop.clone();
-                async move {
-                    let deadline = budget.map(deadline_after);
-                    let ack = client.cancel_one(&target, limiter.as_deref(), deadline);
-                    let ack = client.answered_after(ack, stop.as_ref(), &target).await;
-                    (target, deadline, ack)
-                }
+                let run = Arc::clone(&run);
+                async move { client.cancel_unit(unit, &run).await }
             })
             .buffer_unordered(options.concurrency);
         let mut cancels = std::pin::pin!(cancels);
@@ -267,28 +297,33 @@ impl Client {
                 () = out.closed() => return, // the caller dropped the stream
                 next = cancels.next() => next,
             };
-            let Some((target, deadline, ack)) = next else {
+            let Some(sent) = next else {
                 return;
             };
-            let sent = match (ack, &confirm, deadline) {
-                (Ok(CancelAck::Started), Some(confirm), Some(deadline)) => {
-                    let pending = Pending {
-                        target,
-                        deadline,
-                        last: None,
-                    };
-                    confirm.send(pending).await.is_ok()
+            for sent in sent {
+                let delivered = match (sent, &confirm) {
+                    (Sent::Ack(target, Some(deadline), Ok(CancelAck::Started)), Some(confirm)) => {
+                        let pending = Pending {
+                            target,
+                            deadline,
+                            last: None,
+                        };
+                        confirm.send(pending).await.is_ok()
+                    }
+                    (Sent::Ack(target, _, ack), _) => {
+                        out.send((target, report_ack(ack))).await.is_ok()
+                    }
+                    (Sent::Report(target, report), _) => out.send((target, report)).await.is_ok(),
+                };
+                if !delivered {
+                    return;
                 }
-                (ack, _, _) => out.send((target, report_ack(ack))).await.is_ok(),
-            };
-            if !sent {
-                return;
             }
         }
     }
 
     /// One target's cancel: within its wait's deadline when there is one.
-    async fn cancel_one(
+    pub(super) async fn cancel_one(
         &self,
         target: &Target,
         limiter: Option<&RegionLimiter>,
@@ -306,21 +341,18 @@ impl Client {
         }
     }
 
-    /// `call`'s answer, given at most one attempt timeout once `stop` has fired.
-    async fn answered_after<T>(
+    /// `call`'s answer, given at most one attempt timeout once `stop` has fired (`None`: none
+    /// came by then).
+    pub(super) async fn answered_after<T>(
         &self,
-        call: impl Future<Output = Result<T>>,
+        call: impl Future<Output = T>,
         stop: Option<&StopSignal>,
-        target: &Target,
-    ) -> Result<T> {
+    ) -> Option<T> {
         let mut call = std::pin::pin!(call);
         tokio::select! {
-            answer = &mut call => answer,
+            answer = &mut call => Some(answer),
             () = stopped(stop) => {
-                let grace = self.inner.attempt_timeout;
-                tokio::time::timeout(grace, call)
-                    .await
-                    .unwrap_or_else(|_| Err(no_answer("cancel", target, grace)))
+                tokio::time::timeout(self.inner.attempt_timeout, call).await.ok()
             }
         }
     }

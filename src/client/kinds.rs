@@ -79,6 +79,7 @@ macro_rules! rpcs {
 
 rpcs!("google.cloud.aiplatform.v1.PipelineService":
     CANCEL_PIPELINE_JOB = "CancelPipelineJob",
+    BATCH_CANCEL_PIPELINE_JOBS = "BatchCancelPipelineJobs",
     GET_PIPELINE_JOB = "GetPipelineJob",
     LIST_PIPELINE_JOBS = "ListPipelineJobs",
     CANCEL_TRAINING_PIPELINE = "CancelTrainingPipeline",

@@ -4,11 +4,13 @@
 //! shared state), `headers` (the headers every call carries), `call` (the one path every RPC
 //! takes: routing, headers, auth, timeout, retry, tracing), `kinds` (the per-kind glue),
 //! `targets` (cancel / get / list per kind), `filter` (local checks of List filters), `wait`
-//! (confirming an outcome), `bulk` (`cancel_many`), `confirm_list` (the bounded List a bulk
-//! confirmation round may send), `locations` (ListLocations), `sweep` and
+//! (confirming an outcome), `bulk` (`cancel_many`), `batch` (its cancel stage: pipeline jobs in
+//! batches), `confirm_list` (the bounded List a bulk confirmation round may send), `locations`
+//! (ListLocations), `sweep` and
 //! `sweep_filter` (finding live jobs by filter across kinds and locations) and `raw` (the generated stubs with this
 //! crate's auth, for any other RPC; feature `raw-stubs`).
 
+mod batch;
 #[cfg(feature = "bench-hooks")]
 #[doc(hidden)]
 pub mod bench_hooks;
@@ -29,6 +31,7 @@ mod targets;
 mod wait;
 
 pub use crate::channel::{ChannelError, ChannelService, GrpcChannel};
+pub use batch::{BATCH_LINGER, MAX_BATCH};
 pub use builder::{ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;

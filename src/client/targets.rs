@@ -284,7 +284,11 @@ impl Client {
         .await
     }
 
-    async fn get_kind<K: Kind>(&self, target: &Target, bounds: Bounds<'_>) -> Result<K::Resource> {
+    pub(crate) async fn get_kind<K: Kind>(
+        &self,
+        target: &Target,
+        bounds: Bounds<'_>,
+    ) -> Result<K::Resource> {
         let name = target.relative_name().to_owned();
         self.call(K::GET, site(target, bounds), name, None, K::get)
             .await

@@ -5,6 +5,7 @@
 //! not a failed target: polling goes on until the budget is spent. A permanent answer
 //! (NOT_FOUND, PERMISSION_DENIED, ...) ends the wait with that error.
 
+use std::future::Future;
 use std::time::Duration;
 
 use futures::{Stream, stream};
@@ -146,14 +147,9 @@ impl Client {
             deadline: Some(deadline),
         };
         let started = Instant::now();
-        // The retries stop at the deadline by themselves, with their own error; this only
-        // cuts what they do not bound (a rate limit's queue), half the grace later so as not
-        // to race them on a loaded machine.
-        let cut = deadline + WAIT_GRACE / 2;
-        match tokio::time::timeout_at(cut, self.cancel_ack(target, bounds)).await {
-            Ok(ack) => ack,
-            Err(_) => Err(no_answer("cancel", target, started.elapsed())),
-        }
+        cut_at(Some(deadline), self.cancel_ack(target, bounds))
+            .await
+            .unwrap_or_else(|| Err(no_answer("cancel", target, started.elapsed())))
     }
 
     async fn wait_until(&self, target: &Target, wait: Wait, deadline: Instant) -> Result<Outcome> {
@@ -295,6 +291,22 @@ fn fit_to_deadline(delay: Duration, remaining: Duration, min_gap: Duration) -> O
         Some(remaining / 2)
     } else {
         None
+    }
+}
+
+/// `call`'s answer, `None` if it has none soon after `deadline` (no deadline: no cut). A call's
+/// retries stop at the deadline by themselves, with their own error; this only cuts what they
+/// do not bound (a rate limit's queue), half the grace later so as not to race them on a loaded
+/// machine.
+pub(crate) async fn cut_at<T>(
+    deadline: Option<Instant>,
+    call: impl Future<Output = T>,
+) -> Option<T> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline + WAIT_GRACE / 2, call)
+            .await
+            .ok(),
+        None => Some(call.await),
     }
 }
 
