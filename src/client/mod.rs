@@ -35,6 +35,7 @@ pub use batch::{BATCH_LINGER, MAX_BATCH};
 pub use builder::{ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT};
 pub use bulk::{CancelMany, PENDING_PER_SLOT};
 pub use filter::MAX_FILTER_LEN;
+#[cfg(feature = "fake")]
 pub(crate) use filter::wildcard;
 pub use handle::Client;
 pub use headers::{AuthenticatedChannel, CallHeaders, routing_header};
