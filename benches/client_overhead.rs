@@ -75,7 +75,7 @@ fn cancel_many(c: &mut Criterion) {
     });
     group.bench_function("facade_cancel_many", |b| {
         b.to_async(&rt)
-            .iter(|| bed.facade_many(&bed.shared, TARGETS, CONCURRENCY));
+            .iter(|| bed.facade_many(&bed.shared, TARGETS, CONCURRENCY, false));
     });
     group.bench_function("facade_cancel_loop", |b| {
         b.to_async(&rt)

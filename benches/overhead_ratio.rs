@@ -39,44 +39,43 @@ fn measure(rt: &tokio::runtime::Runtime, rounds: usize, rows: &[Row<'_>]) -> Vec
 }
 
 /// Prints one table. `as_time` picks the ratio's direction: time ratio (row / raw) or
-/// throughput ratio (raw / row); row 0 is the raw stub.
+/// throughput ratio (raw / row). Row 0 is the bare raw stub, row 1 the raw stub sending the
+/// facade's headers and deadline: each row has its ratios to both.
 fn report(title: &str, n: usize, rows: &[Row<'_>], costs: &[Vec<Cost>], as_time: bool) {
     println!("\n### {title}\n");
-    let what = if as_time {
-        "time ratio to raw"
-    } else {
-        "throughput ratio to raw"
-    };
+    let what = if as_time { "time" } else { "throughput" };
     println!(
-        "| row | cancels/s | wall {what} (median) | range over rounds | CPU µs/cancel | CPU ratio |"
+        "| row | cancels/s | wall {what} ratio to bare raw (median) | range over rounds \
+         | wall {what} ratio to matched raw (median) | CPU µs/cancel | CPU {what} ratio to bare \
+         | CPU {what} ratio to matched |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let pooled = |r: usize| costs[r].iter().fold(Cost::default(), |a, &b| a + b);
     #[allow(clippy::cast_precision_loss)]
     let cancels = (n * costs[0].len()) as f64;
-    let raw_cpu = pooled(0).cpu.as_secs_f64();
-    for (r, (name, _)) in rows.iter().enumerate() {
-        let total = pooled(r);
+    let directed = |ratio: f64| if as_time { ratio } else { 1.0 / ratio };
+    // Per-round wall ratios of row `r` to row `reference`, sorted.
+    let wall_ratios = |r: usize, reference: usize| {
         let mut ratios: Vec<f64> = costs[r]
             .iter()
-            .zip(&costs[0])
-            .map(|(row, raw)| {
-                let ratio = row.wall.as_secs_f64() / raw.wall.as_secs_f64();
-                if as_time { ratio } else { 1.0 / ratio }
-            })
+            .zip(&costs[reference])
+            .map(|(row, raw)| directed(row.wall.as_secs_f64() / raw.wall.as_secs_f64()))
             .collect();
         let mid = median(&mut ratios);
-        let (lo, hi) = (ratios[0], ratios[ratios.len() - 1]);
-        let cpu = total.cpu.as_secs_f64();
-        let cpu_ratio = if as_time {
-            cpu / raw_cpu
-        } else {
-            raw_cpu / cpu
-        };
+        (mid, ratios[0], ratios[ratios.len() - 1])
+    };
+    let cpu_of = |r: usize| pooled(r).cpu.as_secs_f64();
+    for (r, (name, _)) in rows.iter().enumerate() {
+        let total = pooled(r);
+        let (mid, lo, hi) = wall_ratios(r, 0);
+        let (matched, _, _) = wall_ratios(r, 1);
+        let cpu = cpu_of(r);
         println!(
-            "| {name} | {:.0} | {mid:.3} | {lo:.3} .. {hi:.3} | {:.1} | {cpu_ratio:.3} |",
+            "| {name} | {:.0} | {mid:.3} | {lo:.3} .. {hi:.3} | {matched:.3} | {:.1} | {:.3} | {:.3} |",
             cancels / total.wall.as_secs_f64(),
             cpu / cancels * 1e6,
+            directed(cpu / cpu_of(0)),
+            directed(cpu / cpu_of(1)),
         );
     }
 }
@@ -89,6 +88,10 @@ fn rows(bed: &Bed, concurrency: Option<usize>, n: usize) -> Vec<Row<'_>> {
             (
                 "raw_stub",
                 Box::new(move |round| Box::pin(bed.raw_batch(offset(round), n, c))),
+            ),
+            (
+                "raw_stub_matched",
+                Box::new(move |round| Box::pin(bed.raw_matched_batch(offset(round), n, c))),
             ),
             (
                 "facade_same_channel",
@@ -105,12 +108,20 @@ fn rows(bed: &Bed, concurrency: Option<usize>, n: usize) -> Vec<Row<'_>> {
                 Box::new(move |_| Box::pin(bed.raw_batch(0, n, 256))),
             ),
             (
+                "raw_stub_loop_matched",
+                Box::new(move |_| Box::pin(bed.raw_matched_batch(0, n, 256))),
+            ),
+            (
                 "facade_cancel_many",
-                Box::new(move |_| Box::pin(bed.facade_many(&bed.shared, n, 256))),
+                Box::new(move |_| Box::pin(bed.facade_many(&bed.shared, n, 256, false))),
             ),
             (
                 "facade_cancel_many_own_channel",
-                Box::new(move |_| Box::pin(bed.facade_many(&bed.own, n, 256))),
+                Box::new(move |_| Box::pin(bed.facade_many(&bed.own, n, 256, false))),
+            ),
+            (
+                "facade_cancel_many_batched",
+                Box::new(move |_| Box::pin(bed.facade_many(&bed.shared, n, 256, true))),
             ),
             (
                 "facade_cancel_loop",

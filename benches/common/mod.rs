@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
+use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
+use vertex_cancel::client::routing_header;
 use vertex_cancel::fake::{FakeHandle, FakeVertex, ResourceSpec};
 use vertex_cancel::proto::google::cloud::aiplatform::v1::CancelPipelineJobRequest;
 use vertex_cancel::proto::google::cloud::aiplatform::v1::pipeline_service_client::PipelineServiceClient;
@@ -16,6 +18,17 @@ use vertex_cancel::{CancelMany, Client, Credentials, Outcome, State, Target};
 
 /// Pipeline jobs seeded in the fake; the one-cancel benches cycle through them.
 pub(crate) const JOBS: usize = 10_000;
+
+/// The bearer token every row sends (the fake requires it), so every row carries the same
+/// `authorization` header the facade sends.
+const TOKEN: &str = "bench-token-0123456789abcdef0123456789abcdef";
+
+/// The facade's per-attempt deadline (its default attempt timeout), sent by the
+/// header-matched raw row as `grpc-timeout`.
+const DEADLINE: Duration = vertex_cancel::client::DEFAULT_ATTEMPT_TIMEOUT;
+
+/// An `x-goog-api-client` value of the facade's shape (rustc, crate and tonic versions).
+const API_CLIENT: &str = "gl-rust/1.95.0 gccl/0.1.0 grpc/0.14.2";
 
 /// A fake with `jobs` pipeline jobs, all moved to CANCELLING before any measurement, so every
 /// measured cancel takes the same path (OK, no change) in every row.
@@ -49,6 +62,7 @@ impl Bed {
             // FAILED_PRECONDITION, and the facade would add a Get.
             .cancel_delay(Duration::from_secs(24 * 3600))
             .record_calls(false)
+            .token(TOKEN)
             .resources(names.iter().map(|n| ResourceSpec::new(n, State::Running)))
             .start()
             .await
@@ -60,13 +74,13 @@ impl Bed {
             .await
             .expect("connects");
         let shared = Client::builder()
-            .credentials(Credentials::none())
+            .credentials(Credentials::static_token(TOKEN))
             .channel(fake.endpoint(), channel.clone())
             .build()
             .await
             .expect("client on the shared channel");
         let own = Client::builder()
-            .credentials(Credentials::none())
+            .credentials(Credentials::static_token(TOKEN))
             .endpoint(fake.endpoint())
             .build()
             .await
@@ -83,21 +97,60 @@ impl Bed {
             shared,
             own,
         };
-        bed.raw_batch(0, jobs, 256).await;
+        bed.raw_matched_batch(0, jobs, 256).await;
         // Connect the facade's own channel before anything is timed.
         bed.facade_batch(&bed.own, 0, 1, 1).await;
         bed
     }
 
-    /// `n` cancels through the raw stub, `concurrency` in flight, from job `start` on.
+    /// `n` cancels through the raw stub, `concurrency` in flight, from job `start` on, with
+    /// only the `authorization` header the fake requires.
     pub(crate) async fn raw_batch(&self, start: usize, n: usize, concurrency: usize) {
+        let bearer = AsciiMetadataValue::try_from(format!("Bearer {TOKEN}")).expect("header");
+        self.raw_loop(start, n, concurrency, |name| {
+            let mut request = tonic::Request::new(CancelPipelineJobRequest { name });
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            request
+        })
+        .await;
+    }
+
+    /// As [`raw_batch`](Self::raw_batch), each request carrying every header the facade sends
+    /// (`authorization`, `x-goog-api-client`, `x-goog-request-params`) and its deadline
+    /// (`grpc-timeout`): the honest floor for any correct client.
+    pub(crate) async fn raw_matched_batch(&self, start: usize, n: usize, concurrency: usize) {
+        let bearer = AsciiMetadataValue::try_from(format!("Bearer {TOKEN}")).expect("header");
+        let api_client = AsciiMetadataValue::from_static(API_CLIENT);
+        self.raw_loop(start, n, concurrency, |name| {
+            let routing = routing_header("name", &name);
+            let mut request = tonic::Request::new(CancelPipelineJobRequest { name });
+            request.set_timeout(DEADLINE);
+            let headers = request.metadata_mut();
+            headers.insert("authorization", bearer.clone());
+            headers.insert("x-goog-api-client", api_client.clone());
+            headers.insert("x-goog-request-params", routing);
+            request
+        })
+        .await;
+    }
+
+    async fn raw_loop(
+        &self,
+        start: usize,
+        n: usize,
+        concurrency: usize,
+        request: impl Fn(String) -> tonic::Request<CancelPipelineJobRequest>,
+    ) {
         let names = &self.names;
+        let request = &request;
         stream::iter(start..start + n)
             .map(|i| {
                 let mut stub = self.raw.clone();
                 let name = names[i % names.len()].clone();
                 async move {
-                    stub.cancel_pipeline_job(CancelPipelineJobRequest { name })
+                    stub.cancel_pipeline_job(request(name))
                         .await
                         .expect("raw cancel answered OK");
                 }
@@ -126,11 +179,19 @@ impl Bed {
             .await;
     }
 
-    /// `cancel_many` over the first `n` targets (cloned as the stream is read).
-    pub(crate) async fn facade_many(&self, client: &Client, n: usize, concurrency: usize) {
+    /// `cancel_many` over the first `n` targets (cloned as the stream is read), pipeline jobs
+    /// in batches or one cancel each.
+    pub(crate) async fn facade_many(
+        &self,
+        client: &Client,
+        n: usize,
+        concurrency: usize,
+        batch: bool,
+    ) {
         let targets = Arc::clone(&self.targets);
         let input = stream::iter(0..n).map(move |i| targets[i % targets.len()].clone());
-        let reports = client.cancel_many(input, CancelMany::default().concurrency(concurrency));
+        let options = CancelMany::default().concurrency(concurrency).batch(batch);
+        let reports = client.cancel_many(input, options);
         let count = reports
             .map(|(target, result)| match result {
                 Ok(Outcome::Requested) => {}
