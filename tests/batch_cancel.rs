@@ -271,3 +271,35 @@ async fn a_refused_batch_falls_back_to_single_cancels() {
         fake.shutdown().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn without_a_wait_a_batch_whose_jobs_cancel_slowly_is_reported_within_a_second_or_two() {
+    // Google's operation finishes only once every job has been cancelled (minutes for a
+    // running pipeline): the run must not sit on it for an attempt timeout (10 s).
+    let n = 40;
+    let fake = (0..n)
+        .fold(
+            FakeVertex::builder()
+                .token(TOKEN)
+                .cancel_delay(Duration::from_secs(60))
+                .record_calls(true),
+            |b, i| b.pipeline_job(job(i), State::Running),
+        )
+        .start()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reports = cancel_all(&fake, (0..n).map(job).collect(), None).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(reports.len(), n);
+    for (target, report) in &reports {
+        assert!(
+            matches!(report, Ok(Outcome::Requested)),
+            "{target}: {report:?}"
+        );
+        assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelling));
+    }
+    assert!(!calls_of(&fake, "BatchCancelPipelineJobs").is_empty());
+    fake.shutdown().await.unwrap();
+}

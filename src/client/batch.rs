@@ -12,9 +12,9 @@
 //! (NOT_FOUND, already finished ...). An accepted batch with a wait hands every job to
 //! confirmation, which reads each one's true state (a job the batch skipped reads terminal:
 //! that is its outcome; were the operation to fail only after answering, its jobs would read
-//! as still running, and be reported so). Without a wait the operation is read until done, for at most one
-//! attempt timeout: the jobs it lists as cancelled are `Requested`, any other is read with Get
-//! and reported as it is.
+//! as still running, and be reported so). Without a wait the operation is read until done, for at
+//! most [`OPERATION_SETTLE`] (1 s): the jobs it lists as cancelled are `Requested`, any other is
+//! read with Get and reported as it is.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,9 +50,14 @@ pub const BATCH_LINGER: Duration = Duration::from_millis(5);
 /// goes, so that an input spread over many locations does not grow the stage's memory.
 const MAX_GATHERED: usize = 2 * MAX_BATCH;
 
-/// Reading a batch's operation (without a wait): the first delay, doubled up to the second.
+/// How long a batch's operation is read (without a wait) for it to finish. Google's finishes
+/// only once every job it cancels has reached its outcome, minutes for a running pipeline: past
+/// this the jobs are read one by one instead of holding the run up for an attempt timeout.
+const OPERATION_SETTLE: Duration = Duration::from_secs(1);
+
+/// Reading a batch's operation: the first delay, growing fourfold (25, 100, 400 ms, ...).
 const OPERATION_POLL_FIRST: Duration = Duration::from_millis(25);
-const OPERATION_POLL_MAX: Duration = Duration::from_secs(1);
+const OPERATION_POLL_GROWTH: u32 = 4;
 
 /// What the cancel stage sends next.
 pub(super) enum Unit {
@@ -72,6 +77,9 @@ pub(super) enum Sent {
     /// Its report, already known (a job a batch left terminal).
     Report(Target, Result<Outcome>),
 }
+
+/// What one unit sent, target by target.
+pub(super) type UnitSent = std::iter::Chain<std::option::IntoIter<Sent>, std::vec::IntoIter<Sent>>;
 
 /// What every cancel of one `cancel_many` run shares.
 pub(super) struct CancelRun {
@@ -301,14 +309,17 @@ fn copy_of(error: &Error) -> Error {
 impl Client {
     /// Sends one unit; every target it holds comes out once, except those the run stopped
     /// before sending.
-    pub(super) async fn cancel_unit(&self, unit: Unit, run: &CancelRun) -> Vec<Sent> {
+    pub(super) async fn cancel_unit(&self, unit: Unit, run: &CancelRun) -> UnitSent {
+        // A single cancel's answer comes out without a `Vec` (an empty one does not allocate).
         match unit {
-            Unit::One(target) => self
-                .cancel_single(target, run.deadline(), run)
-                .await
-                .into_iter()
-                .collect(),
-            Unit::Batch { parent, jobs } => self.cancel_batch(&parent, jobs, run).await,
+            Unit::One(target) => {
+                let sent = self.cancel_single(target, run.deadline(), run).await;
+                sent.ok().into_iter().chain(Vec::new())
+            }
+            Unit::Batch { parent, jobs } => {
+                let sent = self.cancel_batch(&parent, jobs, run).await;
+                None.into_iter().chain(sent)
+            }
         }
     }
 
@@ -413,7 +424,7 @@ impl Client {
         .await
     }
 
-    /// Without a wait: `operation` read again until done, for at most one attempt timeout (or
+    /// Without a wait: `operation` read again until done, for at most [`OPERATION_SETTLE`] (or
     /// until the run stops). With a wait, or when the server names an operation of another
     /// location (not followed), it is returned as it is.
     async fn settle(
@@ -429,7 +440,7 @@ impl Client {
             return operation;
         };
         let target = Target::from(name);
-        let until = deadline_after(self.inner.attempt_timeout);
+        let until = deadline_after(OPERATION_SETTLE.min(self.inner.attempt_timeout));
         let mut latest = operation;
         let mut interval = OPERATION_POLL_FIRST;
         while !latest.done {
@@ -456,7 +467,7 @@ impl Client {
                     break;
                 }
             }
-            interval = (interval * 2).min(OPERATION_POLL_MAX);
+            interval *= OPERATION_POLL_GROWTH;
         }
         latest
     }

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
 
-use super::batch::{CancelRun, Sent, gather};
+use super::batch::{CancelRun, Sent, Unit, gather};
 use super::call::RegionLimiter;
 use super::confirm_list::{MemberList, can_list, wall_time};
 use super::handle::Client;
@@ -234,46 +234,49 @@ impl Client {
     /// time (so an unknown name is [`Error::NotFound`](crate::Error::NotFound) and the others
     /// are cancelled); a job the batch skipped as already finished is reported as it finished.
     /// With a wait, confirmation reads every job; without, the batch's operation is read until
-    /// done (at most one attempt timeout) and any job it does not list as cancelled is read with
+    /// done (at most 1 s) and any job it does not list as cancelled is read with
     /// Get. A location whose server answers UNIMPLEMENTED gets no further batch in the run.
     /// [`CancelMany::batch`] turns batches off.
     pub fn cancel_many<S>(
         &self,
         targets: S,
         options: CancelMany,
-    ) -> impl Stream<Item = Report> + Send + 'static
+    ) -> impl Stream<Item = Report> + Send + Unpin + 'static
     where
         S: Stream<Item = Target> + Send + 'static,
     {
+        let limiter = options.rate_per_region.map(RegionLimiter::per_second);
+        let sent = self.sent(targets, &options, limiter.clone());
+        let Some(wait) = options.wait else {
+            // Nothing to confirm: the caller's own polling drives the cancels, with no task or
+            // channel between them (as lazy and as cheap as a hand loop over `cancel`).
+            return sent
+                .boxed()
+                .map(|sent| match sent {
+                    Sent::Ack(target, _, ack) => (target, report_ack(ack)),
+                    Sent::Report(target, report) => (target, report),
+                })
+                .left_stream();
+        };
         let capacity = options.concurrency.saturating_mul(2).min(1 << 16);
         let (out, reports) = mpsc::channel(capacity);
-        let limiter = options.rate_per_region.map(RegionLimiter::per_second);
-        let confirm = options.wait.map(|wait| {
-            let (tx, rx) = mpsc::channel(capacity);
-            tokio::spawn(self.clone().confirm_stage(
-                rx,
-                out.clone(),
-                options.clone(),
-                wait,
-                limiter.clone(),
-            ));
-            tx
-        });
-        tokio::spawn(
-            self.clone()
-                .cancel_stage(targets, out, confirm, options, limiter),
-        );
-        ReceiverStream::new(reports)
+        let (confirm, incoming) = mpsc::channel(capacity);
+        let stage = self
+            .clone()
+            .confirm_stage(incoming, out.clone(), options, wait, limiter);
+        tokio::spawn(stage);
+        tokio::spawn(hand_on(sent, out, confirm));
+        ReceiverStream::new(reports).right_stream()
     }
 
-    async fn cancel_stage<S>(
-        self,
+    /// What the cancels of a run sent, target by target, as the stream is polled.
+    fn sent<S>(
+        &self,
         targets: S,
-        out: mpsc::Sender<Report>,
-        confirm: Option<mpsc::Sender<Pending>>,
-        options: CancelMany,
+        options: &CancelMany,
         limiter: Option<Arc<RegionLimiter>>,
-    ) where
+    ) -> impl Stream<Item = Sent> + Send + 'static + use<S>
+    where
         S: Stream<Item = Target> + Send + 'static,
     {
         let budget = options.wait.map(|w| w.budget());
@@ -283,43 +286,20 @@ impl Client {
             None => targets.right_stream(),
         };
         let run = CancelRun::new(options.concurrency, limiter, stop, budget, options.batch);
-        let cancels = gather(input, Arc::clone(&run))
-            .map(|unit| {
-                let client = self.clone();
+        let units = if options.batch {
+            gather(input, Arc::clone(&run)).left_stream()
+        } else {
+            input.map(Unit::One).right_stream()
+        };
+        let client = self.clone();
+        units
+            .map(move |unit| {
+                let client = client.clone();
                 let run = Arc::clone(&run);
                 async move { client.cancel_unit(unit, &run).await }
             })
-            .buffer_unordered(options.concurrency);
-        let mut cancels = std::pin::pin!(cancels);
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = out.closed() => return, // the caller dropped the stream
-                next = cancels.next() => next,
-            };
-            let Some(sent) = next else {
-                return;
-            };
-            for sent in sent {
-                let delivered = match (sent, &confirm) {
-                    (Sent::Ack(target, Some(deadline), Ok(CancelAck::Started)), Some(confirm)) => {
-                        let pending = Pending {
-                            target,
-                            deadline,
-                            last: None,
-                        };
-                        confirm.send(pending).await.is_ok()
-                    }
-                    (Sent::Ack(target, _, ack), _) => {
-                        out.send((target, report_ack(ack))).await.is_ok()
-                    }
-                    (Sent::Report(target, report), _) => out.send((target, report)).await.is_ok(),
-                };
-                if !delivered {
-                    return;
-                }
-            }
-        }
+            .buffer_unordered(options.concurrency)
+            .flat_map(stream::iter)
     }
 
     /// One target's cancel: within its wait's deadline when there is one.
@@ -348,10 +328,13 @@ impl Client {
         call: impl Future<Output = T>,
         stop: Option<&StopSignal>,
     ) -> Option<T> {
+        let Some(stop) = stop else {
+            return Some(call.await);
+        };
         let mut call = std::pin::pin!(call);
         tokio::select! {
             answer = &mut call => Some(answer),
-            () = stopped(stop) => {
+            () = stopped(Some(stop)) => {
                 tokio::time::timeout(self.inner.attempt_timeout, call).await.ok()
             }
         }
@@ -621,6 +604,39 @@ struct Round<'a> {
     options: &'a CancelMany,
     limiter: Option<&'a Arc<RegionLimiter>>,
     wait: &'a Wait,
+}
+
+/// With a wait: each cancel started goes on to confirmation, any other answer is reported.
+/// Ends when the cancels do, or once the caller dropped the stream.
+async fn hand_on(
+    sent: impl Stream<Item = Sent> + Send,
+    out: mpsc::Sender<Report>,
+    confirm: mpsc::Sender<Pending>,
+) {
+    let mut sent = std::pin::pin!(sent);
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = out.closed() => return,
+            next = sent.next() => next,
+        };
+        let delivered = match next {
+            None => return,
+            Some(Sent::Ack(target, Some(deadline), Ok(CancelAck::Started))) => {
+                let pending = Pending {
+                    target,
+                    deadline,
+                    last: None,
+                };
+                confirm.send(pending).await.is_ok()
+            }
+            Some(Sent::Ack(target, _, ack)) => out.send((target, report_ack(ack))).await.is_ok(),
+            Some(Sent::Report(target, report)) => out.send((target, report)).await.is_ok(),
+        };
+        if !delivered {
+            return;
+        }
+    }
 }
 
 /// What the cancel stage reports when it does not hand a target on for confirmation.
