@@ -15,6 +15,7 @@ use futures::{Stream, StreamExt, stream};
 
 use crate::error::{Error, Result};
 use crate::escape::printable;
+use crate::filter_syntax::Expr;
 use crate::name::{LocationName, Service, Target, TargetKind, check_location};
 use crate::outcome::{State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
@@ -22,7 +23,7 @@ use crate::wire::google::cloud::aiplatform::v1 as aip;
 use super::handle::Client;
 use super::kinds::Page;
 use super::sweep_filter::{
-    self, Documented, EQ_NE, EQ_NE_HAS, Expr, KindFilter, LABEL_OPS, ORDERED, Subject,
+    self, Documented, EQ_NE, EQ_NE_HAS, KindFilter, LABEL_OPS, ORDERED, Subject,
 };
 
 /// Pairs listed at once by default.
@@ -387,6 +388,13 @@ macro_rules! with_job {
             TargetKind::Operation => $other,
         }
     };
+}
+
+/// The filter fields (and operators) `kind`'s List documents by name, as the sweep reads them;
+/// `None` for a kind that is not a job.
+#[cfg(feature = "fake")]
+pub(crate) fn documented_fields(kind: TargetKind) -> Option<&'static [Documented]> {
+    with_job!(kind, J => Some(J::FILTER_FIELDS), None)
 }
 
 /// One kind's List plan.
