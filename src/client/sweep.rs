@@ -21,7 +21,7 @@ use crate::outcome::{State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 
 use super::handle::Client;
-use super::kinds::Page;
+use super::kinds::{Kind, Page, with_kind};
 use super::sweep_filter::{
     self, Documented, EQ_NE, EQ_NE_HAS, KindFilter, LABEL_OPS, ORDERED, Subject,
 };
@@ -348,45 +348,14 @@ swept_job!(
     &[]
 );
 
-/// Runs `$body` with `$j` the [`SweptJob`] of a job kind, or evaluates `$other` for a kind
-/// that is not a job.
+/// Runs `$body` with `$j` the [`SweptJob`] of a job kind (the resource its [`Kind`] glue gets),
+/// or evaluates `$other` for a kind that is not a job.
 macro_rules! with_job {
     ($kind:expr, $j:ident => $body:expr, $other:expr) => {
-        match $kind {
-            TargetKind::PipelineJob => {
-                type $j = aip::PipelineJob;
-                $body
-            }
-            TargetKind::NasJob => {
-                type $j = aip::NasJob;
-                $body
-            }
-            TargetKind::CustomJob => {
-                type $j = aip::CustomJob;
-                $body
-            }
-            TargetKind::HyperparameterTuningJob => {
-                type $j = aip::HyperparameterTuningJob;
-                $body
-            }
-            TargetKind::BatchPredictionJob => {
-                type $j = aip::BatchPredictionJob;
-                $body
-            }
-            TargetKind::DataLabelingJob => {
-                type $j = aip::DataLabelingJob;
-                $body
-            }
-            TargetKind::TrainingPipeline => {
-                type $j = aip::TrainingPipeline;
-                $body
-            }
-            TargetKind::TuningJob => {
-                type $j = aip::TuningJob;
-                $body
-            }
-            TargetKind::Operation => $other,
-        }
+        with_kind!($kind, K => {
+            type $j = <K as Kind>::Resource;
+            $body
+        }, operation => $other)
     };
 }
 
