@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The library's modules form layers, each using only those below it (ARCHITECTURE.md):
-#   wire/proto/escape/code <- outcome <- error <- name <- endpoint <- channel <- retry <- auth
-#   <- client <- fake
+#   wire/proto/escape/code/filter_syntax <- outcome <- error <- name <- endpoint <- channel
+#   <- retry <- auth <- client <- fake
 # For every file under src/ this greps the `crate::<module>` paths it names (code, not comments)
 # and fails on one that points to a higher layer. A new top-level module must be ranked here.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 rank() {
   case "$1" in
-    wire | proto | escape | code) echo 0 ;;
+    wire | proto | escape | code | filter_syntax) echo 0 ;;
     outcome) echo 1 ;;
     error) echo 2 ;;
     name) echo 3 ;;

@@ -96,6 +96,7 @@ pub mod error;
 pub mod escape;
 #[cfg(feature = "fake")]
 pub mod fake;
+mod filter_syntax;
 pub mod name;
 pub mod outcome;
 #[cfg(feature = "raw-stubs")]

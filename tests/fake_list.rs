@@ -93,6 +93,40 @@ async fn filters_by_state_display_name_and_their_combinations() {
     );
 }
 
+/// AIP-160 lets one filter mix `AND` and `OR` (`OR` binding tighter), group with parentheses
+/// and quote with `'`: Google's Lists take all three, and so does the fake (it once refused
+/// the first two).
+#[tokio::test]
+async fn filters_mix_and_or_group_and_quote_as_aip_160_says() {
+    let fake = seeded().await;
+    let mut client = pipelines(&fake).await;
+    let mixed = "state=PIPELINE_STATE_RUNNING AND state=PIPELINE_STATE_FAILED OR state=PIPELINE_STATE_QUEUED";
+    assert!(
+        names(&mut client, mixed).await.is_empty(),
+        "RUNNING AND (FAILED OR QUEUED)"
+    );
+    assert_eq!(
+        names(
+            &mut client,
+            r#"(state=PIPELINE_STATE_RUNNING AND display_name="nightly run") OR state=PIPELINE_STATE_QUEUED"#
+        )
+        .await,
+        ["n1", "q1"]
+    );
+    assert_eq!(
+        names(
+            &mut client,
+            "NOT (state=PIPELINE_STATE_RUNNING OR state=PIPELINE_STATE_QUEUED)"
+        )
+        .await,
+        ["f1"]
+    );
+    assert_eq!(
+        names(&mut client, "display_name='nightly run'").await,
+        ["n1"]
+    );
+}
+
 #[tokio::test]
 async fn bad_filters_and_parents_are_invalid_argument() {
     let fake = seeded().await;
@@ -101,9 +135,10 @@ async fn bad_filters_and_parents_are_invalid_argument() {
         (LOCATION, "state=RUNNING", "filter"),
         (LOCATION, "state=JOB_STATE_RUNNING", "filter"),
         (LOCATION, "create_time>\"2020-01-01\"", "filter"),
+        (LOCATION, "(state=PIPELINE_STATE_RUNNING", "filter"),
         (
             LOCATION,
-            "state=PIPELINE_STATE_RUNNING AND state=PIPELINE_STATE_FAILED OR state=PIPELINE_STATE_QUEUED",
+            "state=PIPELINE_STATE_RUNNING and state=PIPELINE_STATE_FAILED",
             "filter",
         ),
         ("projects/p", "", "parent"),

@@ -267,11 +267,18 @@ kind!(TuningJobs: GenAiTuningServiceClient, aip::TuningJob,
     parent, tuning_jobs, update_time: false);
 
 /// Runs `$body` with `$k` standing for the [`Kind`] glue of `$kind` (a [`TargetKind`]): the one
-/// place the generic path turns a kind value into its types.
+/// place the generic path turns a kind value into its types. With `operation => $other`, an
+/// operation evaluates `$other` instead (for a body only jobs can run).
 ///
 /// [`TargetKind`]: crate::TargetKind
 macro_rules! with_kind {
-    ($kind:expr, $k:ident => $body:expr) => {{
+    ($kind:expr, $k:ident => $body:expr) => {
+        $crate::client::kinds::with_kind!($kind, $k => $body, operation => {
+            type $k = $crate::client::kinds::Operations;
+            $body
+        })
+    };
+    ($kind:expr, $k:ident => $body:expr, operation => $other:expr) => {{
         use $crate::TargetKind as T;
         use $crate::client::kinds as g;
         match $kind {
@@ -283,10 +290,7 @@ macro_rules! with_kind {
                 type $k = g::NasJobs;
                 $body
             }
-            T::Operation => {
-                type $k = g::Operations;
-                $body
-            }
+            T::Operation => $other,
             T::CustomJob => {
                 type $k = g::CustomJobs;
                 $body

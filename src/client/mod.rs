@@ -39,8 +39,12 @@ pub use filter::MAX_FILTER_LEN;
 pub(crate) use filter::wildcard;
 pub use handle::Client;
 pub use headers::{AuthenticatedChannel, CallHeaders, routing_header};
+#[cfg(feature = "fake")]
+pub(crate) use sweep::documented_fields;
 pub use sweep::{
     DEFAULT_SWEEP_CONCURRENCY, Finding, JobSearch, ListFailure, ListFailures, LiveJob, live_targets,
 };
+#[cfg(feature = "fake")]
+pub(crate) use sweep_filter::{Documented, EQ_NE, LABEL_OPS, ORDERED};
 pub use targets::MAX_LIST_PAGES;
 pub use wait::{MIN_POLL_INTERVAL, WAIT_GRACE, Wait};

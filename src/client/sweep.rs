@@ -15,14 +15,15 @@ use futures::{Stream, StreamExt, stream};
 
 use crate::error::{Error, Result};
 use crate::escape::printable;
+use crate::filter_syntax::Expr;
 use crate::name::{LocationName, Service, Target, TargetKind, check_location};
 use crate::outcome::{State, TargetStatus};
 use crate::wire::google::cloud::aiplatform::v1 as aip;
 
 use super::handle::Client;
-use super::kinds::Page;
+use super::kinds::{Kind, Page, with_kind};
 use super::sweep_filter::{
-    self, Documented, EQ_NE, EQ_NE_HAS, Expr, KindFilter, LABEL_OPS, ORDERED, Subject,
+    self, Documented, EQ_NE, EQ_NE_HAS, KindFilter, LABEL_OPS, ORDERED, Subject,
 };
 
 /// Pairs listed at once by default.
@@ -347,46 +348,22 @@ swept_job!(
     &[]
 );
 
-/// Runs `$body` with `$j` the [`SweptJob`] of a job kind, or evaluates `$other` for a kind
-/// that is not a job.
+/// Runs `$body` with `$j` the [`SweptJob`] of a job kind (the resource its [`Kind`] glue gets),
+/// or evaluates `$other` for a kind that is not a job.
 macro_rules! with_job {
     ($kind:expr, $j:ident => $body:expr, $other:expr) => {
-        match $kind {
-            TargetKind::PipelineJob => {
-                type $j = aip::PipelineJob;
-                $body
-            }
-            TargetKind::NasJob => {
-                type $j = aip::NasJob;
-                $body
-            }
-            TargetKind::CustomJob => {
-                type $j = aip::CustomJob;
-                $body
-            }
-            TargetKind::HyperparameterTuningJob => {
-                type $j = aip::HyperparameterTuningJob;
-                $body
-            }
-            TargetKind::BatchPredictionJob => {
-                type $j = aip::BatchPredictionJob;
-                $body
-            }
-            TargetKind::DataLabelingJob => {
-                type $j = aip::DataLabelingJob;
-                $body
-            }
-            TargetKind::TrainingPipeline => {
-                type $j = aip::TrainingPipeline;
-                $body
-            }
-            TargetKind::TuningJob => {
-                type $j = aip::TuningJob;
-                $body
-            }
-            TargetKind::Operation => $other,
-        }
+        with_kind!($kind, K => {
+            type $j = <K as Kind>::Resource;
+            $body
+        }, operation => $other)
     };
+}
+
+/// The filter fields (and operators) `kind`'s List documents by name, as the sweep reads them;
+/// `None` for a kind that is not a job.
+#[cfg(feature = "fake")]
+pub(crate) fn documented_fields(kind: TargetKind) -> Option<&'static [Documented]> {
+    with_job!(kind, J => Some(J::FILTER_FIELDS), None)
 }
 
 /// One kind's List plan.

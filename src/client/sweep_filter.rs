@@ -15,52 +15,19 @@
 //!   NAS job, say) is refused before any List, as [`Error::InvalidFilter`]: the sweep never
 //!   guesses what a filter means.
 //!
-//! The grammar read is AIP-160's without its text search: comparisons `field OP value`, `NOT`,
-//! `AND`, `OR` (which binds tighter than `AND`, as AIP-160 says) and parentheses. Values are
-//! quoted (`"..."`, `'...'`) or bare words.
+//! The grammar is `filter_syntax`'s, the one parse the fake reads a List's `filter` with too.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use prost_types::Timestamp;
 
 use crate::error::{Error, Result};
 use crate::escape::printable;
+use crate::filter_syntax::{self, Expr, Op, Restriction, Value};
 use crate::outcome::State;
 use crate::wire::google::cloud::aiplatform::v1::{JobState, PipelineState};
 
 use super::filter::{check_filter, wildcard};
-
-/// How deeply parentheses and `NOT` may nest: a real filter needs a handful, and the parser
-/// recurses once per level.
-const MAX_DEPTH: usize = 16;
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    /// `:`: a wildcard match, or presence with `*`.
-    Has,
-}
-
-impl Op {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Eq => "=",
-            Self::Ne => "!=",
-            Self::Lt => "<",
-            Self::Le => "<=",
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::Has => ":",
-        }
-    }
-}
 
 /// Operators a documented field supports server-side.
 pub(crate) const EQ_NE: &[Op] = &[Op::Eq, Op::Ne];
@@ -74,38 +41,6 @@ pub(crate) const LABEL_OPS: &[Op] = &[Op::Eq, Op::Has];
 /// One field a List's `filter` comment documents, with its operators. `labels` stands for
 /// every `labels.KEY`.
 pub(crate) type Documented = (&'static str, &'static [Op]);
-
-/// A value as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Value {
-    Quoted(String),
-    Bare(String),
-}
-
-impl Value {
-    fn text(&self) -> &str {
-        match self {
-            Self::Quoted(s) | Self::Bare(s) => s,
-        }
-    }
-}
-
-/// `field OP value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Restriction {
-    field: String,
-    op: Op,
-    value: Value,
-}
-
-/// A parsed filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Expr {
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-    Not(Box<Expr>),
-    Cmp(Restriction),
-}
 
 /// What the local part of a filter reads from a listed job.
 #[derive(Debug, Clone, Copy)]
@@ -132,23 +67,7 @@ pub(crate) struct KindFilter {
 /// [`Error::InvalidFilter`] for what the sweep cannot read.
 pub(crate) fn parse(filter: &str) -> Result<Option<Expr>> {
     check_filter(filter)?;
-    let tokens = tokenize(filter).map_err(|reason| invalid(filter, reason))?;
-    if tokens.is_empty() {
-        return Ok(None);
-    }
-    let mut parser = Parser {
-        tokens: &tokens,
-        at: 0,
-    };
-    let expr = parser.and(0).map_err(|reason| invalid(filter, reason))?;
-    match parser.tokens.get(parser.at) {
-        None => Ok(Some(expr)),
-        Some(Token::Close) => Err(invalid(filter, "a `)` closes no `(`".into())),
-        Some(_) => Err(invalid(
-            filter,
-            "write AND or OR between two conditions (text search is not supported)".into(),
-        )),
-    }
+    filter_syntax::parse(filter).map_err(|reason| invalid(filter, reason))
 }
 
 /// Splits `expr` for a kind whose List documents `fields`, adding `extra` server terms (the
@@ -171,14 +90,14 @@ pub(crate) fn split(
     let mut server = Vec::new();
     let mut local = Vec::new();
     for term in conjuncts {
-        if let Some(problem) = term.restrictions().find_map(Restriction::value_problem) {
+        if let Some(problem) = term.leaves().find_map(Restriction::value_problem) {
             return Err(invalid(filter, problem));
         }
-        if term.restrictions().all(|r| r.on_server(fields)) {
-            server.push(render_atom(term));
+        if term.leaves().all(|r| r.on_server(fields)) {
+            server.push(term.render_atom());
             continue;
         }
-        if let Some(problem) = term.restrictions().find_map(|r| r.local_problem(kind)) {
+        if let Some(problem) = term.leaves().find_map(|r| r.local_problem(kind)) {
             return Err(invalid(filter, problem));
         }
         local.push(term.clone());
@@ -203,60 +122,9 @@ fn invalid(filter: &str, reason: String) -> Error {
 }
 
 impl Expr {
-    /// Every comparison in the expression.
-    fn restrictions(&self) -> Box<dyn Iterator<Item = &Restriction> + '_> {
-        match self {
-            Self::And(items) | Self::Or(items) => {
-                Box::new(items.iter().flat_map(Self::restrictions))
-            }
-            Self::Not(inner) => inner.restrictions(),
-            Self::Cmp(r) => Box::new(std::iter::once(r)),
-        }
-    }
-
     /// Whether `subject` passes (every restriction was checked by [`split`] to be local).
     pub(crate) fn matches(&self, subject: &Subject<'_>) -> bool {
-        match self {
-            Self::And(items) => items.iter().all(|e| e.matches(subject)),
-            Self::Or(items) => items.iter().any(|e| e.matches(subject)),
-            Self::Not(inner) => !inner.matches(subject),
-            Self::Cmp(r) => r.matches(subject),
-        }
-    }
-}
-
-fn render_atom(expr: &Expr) -> String {
-    match expr {
-        Expr::And(_) | Expr::Or(_) => format!("({})", render(expr)),
-        _ => render(expr),
-    }
-}
-
-/// The expression in AIP-160 syntax, every composite inside parentheses.
-fn render(expr: &Expr) -> String {
-    let join =
-        |items: &[Expr], word: &str| items.iter().map(render_atom).collect::<Vec<_>>().join(word);
-    match expr {
-        Expr::And(items) => join(items, " AND "),
-        Expr::Or(items) => join(items, " OR "),
-        Expr::Not(inner) => format!("NOT {}", render_atom(inner)),
-        Expr::Cmp(r) => {
-            let mut out = format!("{}{}", r.field, r.op.as_str());
-            match &r.value {
-                Value::Bare(word) => out.push_str(word),
-                Value::Quoted(text) => {
-                    out.push('"');
-                    for c in text.chars() {
-                        if matches!(c, '"' | '\\') {
-                            out.push('\\');
-                        }
-                        out.push(c);
-                    }
-                    out.push('"');
-                }
-            }
-            out
-        }
+        self.eval(&|r| r.matches(subject))
     }
 }
 
@@ -406,164 +274,6 @@ pub(crate) fn state_named(value: &str) -> Option<State> {
         .chain(job)
         .find(|(name, state)| *name == value || state.as_str() == value)
         .map(|(_, state)| state)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Word(String),
-    Quoted(String),
-    Op(Op),
-    Open,
-    Close,
-}
-
-fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*' | '+')
-}
-
-fn tokenize(input: &str) -> std::result::Result<Vec<Token>, String> {
-    let mut tokens = Vec::new();
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
-        let token = match c {
-            c if c.is_whitespace() => continue,
-            '(' => Token::Open,
-            ')' => Token::Close,
-            '=' => Token::Op(Op::Eq),
-            ':' => Token::Op(Op::Has),
-            '!' | '<' | '>' if chars.next_if_eq(&'=').is_some() => Token::Op(match c {
-                '!' => Op::Ne,
-                '<' => Op::Le,
-                _ => Op::Ge,
-            }),
-            '<' => Token::Op(Op::Lt),
-            '>' => Token::Op(Op::Gt),
-            '"' | '\'' => {
-                let mut text = String::new();
-                loop {
-                    match chars.next() {
-                        Some('\\') => text.extend(chars.next()),
-                        Some(q) if q == c => break,
-                        Some(other) => text.push(other),
-                        None => return Err("a quoted string is not closed".into()),
-                    }
-                }
-                Token::Quoted(text)
-            }
-            c if is_word_char(c) => {
-                let mut word = c.to_string();
-                while let Some(next) = chars.next_if(|&n| is_word_char(n)) {
-                    word.push(next);
-                }
-                Token::Word(word)
-            }
-            other => {
-                return Err(format!(
-                    "unexpected `{}`",
-                    printable(other.encode_utf8(&mut [0; 4]))
-                ));
-            }
-        };
-        tokens.push(token);
-    }
-    Ok(tokens)
-}
-
-struct Parser<'a> {
-    tokens: &'a [Token],
-    at: usize,
-}
-
-impl Parser<'_> {
-    fn peek_word(&self, word: &str) -> bool {
-        matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w == word)
-    }
-
-    fn next(&mut self) -> Option<&Token> {
-        let token = self.tokens.get(self.at);
-        self.at += 1;
-        token
-    }
-
-    /// `or {AND or}`.
-    fn and(&mut self, depth: usize) -> std::result::Result<Expr, String> {
-        self.joined(depth, "AND", Self::or, Expr::And)
-    }
-
-    /// `unary {OR unary}`: OR binds tighter than AND in AIP-160.
-    fn or(&mut self, depth: usize) -> std::result::Result<Expr, String> {
-        self.joined(depth, "OR", Self::unary, Expr::Or)
-    }
-
-    fn joined(
-        &mut self,
-        depth: usize,
-        word: &str,
-        item: fn(&mut Self, usize) -> std::result::Result<Expr, String>,
-        wrap: fn(Vec<Expr>) -> Expr,
-    ) -> std::result::Result<Expr, String> {
-        let mut items = vec![item(self, depth)?];
-        while self.peek_word(word) {
-            self.at += 1;
-            items.push(item(self, depth)?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            wrap(items)
-        })
-    }
-
-    fn unary(&mut self, depth: usize) -> std::result::Result<Expr, String> {
-        if depth >= MAX_DEPTH {
-            return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
-        }
-        if self.peek_word("NOT") {
-            self.at += 1;
-            return Ok(Expr::Not(Box::new(self.unary(depth + 1)?)));
-        }
-        match self.next().cloned() {
-            Some(Token::Open) => {
-                let inner = self.and(depth + 1)?;
-                match self.next() {
-                    Some(Token::Close) => Ok(inner),
-                    _ => Err("a `(` is not closed".into()),
-                }
-            }
-            Some(Token::Word(field)) if !matches!(field.as_str(), "AND" | "OR") => {
-                self.restriction(field)
-            }
-            Some(other) => Err(format!("expected a condition, found {}", describe(&other))),
-            None => Err("the filter ends where a condition was expected".into()),
-        }
-    }
-
-    fn restriction(&mut self, field: String) -> std::result::Result<Expr, String> {
-        let shown = printable(&field);
-        let Some(Token::Op(op)) = self.next().cloned() else {
-            return Err(format!(
-                "`{shown}` is not followed by a comparison (=, !=, <, <=, >, >=, :)"
-            ));
-        };
-        let value = match self.next().cloned() {
-            Some(Token::Quoted(text)) => Value::Quoted(text),
-            Some(Token::Word(word)) => Value::Bare(word),
-            _ => return Err(format!("`{shown}{}` has no value", op.as_str())),
-        };
-        Ok(Expr::Cmp(Restriction { field, op, value }))
-    }
-}
-
-fn describe(token: &Token) -> String {
-    let mut out = String::new();
-    let _ = match token {
-        Token::Word(w) => write!(out, "`{}`", printable(w)),
-        Token::Quoted(q) => write!(out, "the string \"{}\"", printable(q)),
-        Token::Op(op) => write!(out, "`{}`", op.as_str()),
-        Token::Open => write!(out, "`(`"),
-        Token::Close => write!(out, "`)`"),
-    };
-    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! The List `filter` language the fake understands: Google's (AIP-160) restricted, per kind, to
-//! the fields that kind's List request documents in its `filter` comment.
+//! The List `filter` language the fake understands: Google's (AIP-160), parsed by the library's
+//! own parser (`filter_syntax`: `NOT`, `AND`, `OR` binding tighter than `AND`, parentheses,
+//! `"..."` and `'...'` strings), restricted per kind to the fields that kind's List request
+//! documents in its `filter` comment: the library's own table of them, the one its sweep
+//! splits filters by.
 //!
-//! Terms are `FIELD OP VALUE`, optionally preceded by `NOT`, joined all by `AND` or all by `OR`.
 //! By field: `state` (`=`, `!=`; the full enum name, e.g. `PIPELINE_STATE_RUNNING`);
 //! `display_name` (`=`, `!=`, `:` with `*` wildcards); `labels.KEY` (`=` a value, or `:*` for
 //! presence); `create_time` and, for pipeline jobs, `update_time` and `end_time` (`=`, `!=`, `<`,
@@ -10,8 +12,9 @@
 //! `model_display_name`, `training_task_definition` ...) are accepted and compare against the
 //! empty string, as on a resource that has none. Anything else is refused, as Google refuses a
 //! field its List does not support, so a client cannot come to rely on a filter the real service
-//! would reject. `ListTuningJobs` documents only "the standard list filter": the fake takes the
-//! fields a TuningJob has from the standard set (`state`, `create_time`, `labels`).
+//! would reject. `ListTuningJobs` and `ListOperations` document only "the standard list filter":
+//! the fake takes the fields a TuningJob has from the standard set (`state`, `create_time`,
+//! `labels`), and `done` for operations.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -19,14 +22,14 @@ use std::time::SystemTime;
 use super::names::ResourceKind;
 use super::state::state_from_enum_name;
 use crate::State;
-use crate::client::wildcard;
+use crate::client::{Documented, EQ_NE, LABEL_OPS, ORDERED, documented_fields, wildcard};
+use crate::filter_syntax::{self, Expr, Op, Restriction};
 
 /// A parsed filter.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Filter {
-    terms: Vec<Term>,
-    /// Whether terms are joined by OR (else AND).
-    any: bool,
+    /// `None`: no filter, everything passes.
+    expr: Option<Expr<Test>>,
 }
 
 /// What a filter reads of one resource.
@@ -40,12 +43,7 @@ pub(crate) struct Subject<'a> {
     pub(crate) end_time: Option<SystemTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Term {
-    negated: bool,
-    test: Test,
-}
-
+/// One comparison, checked against the kind and ready to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Test {
     State(State, bool),
@@ -73,89 +71,49 @@ enum Time {
     End,
 }
 
-/// How a documented field may be compared.
+/// What the fake reads for a documented field (its operators are the table's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
     State,
-    /// A string; `true` if `:` wildcards are documented for it.
-    Text(Text, bool),
+    Text(Text),
     Labels,
     Time(Time),
     Done,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Has,
+impl Field {
+    fn named(name: &str) -> Self {
+        match name {
+            "state" => Self::State,
+            "display_name" => Self::Text(Text::DisplayName),
+            "labels" => Self::Labels,
+            "create_time" => Self::Time(Time::Create),
+            "update_time" => Self::Time(Time::Update),
+            "end_time" => Self::Time(Time::End),
+            "done" => Self::Done,
+            _ => Self::Text(Text::Unmodelled),
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Word(String),
-    Quoted(String),
-    Op(Op),
-}
-
-/// The fields of the standard job Lists (custom, hyperparameter tuning, data labeling and NAS
-/// jobs).
-const JOB_FIELDS: &[(&str, Field)] = &[
-    ("display_name", Field::Text(Text::DisplayName, true)),
-    ("state", Field::State),
-    ("create_time", Field::Time(Time::Create)),
-    ("labels", Field::Labels),
+/// The standard list filter's fields a TuningJob has (`ListTuningJobs` names none).
+const TUNING_JOB_FIELDS: &[Documented] = &[
+    ("state", EQ_NE),
+    ("create_time", ORDERED),
+    ("labels", LABEL_OPS),
 ];
 
-/// The fields `kind`'s List documents in its request's `filter` comment.
-fn documented_fields(kind: ResourceKind) -> &'static [(&'static str, Field)] {
+/// The standard list filter of `ListOperations`.
+const OPERATION_FIELDS: &[Documented] = &[("done", EQ_NE)];
+
+/// The fields (and operators) `kind`'s List takes: for a List whose `filter` comment names
+/// them, the library's table; the standard list filter for the two whose comment names none
+/// (the sweep sends those no filter at all).
+fn documented(kind: ResourceKind) -> &'static [Documented] {
     match kind {
-        ResourceKind::PipelineJob => &[
-            ("pipeline_name", Field::Text(Text::Unmodelled, false)),
-            ("display_name", Field::Text(Text::DisplayName, true)),
-            ("pipeline_job_user_id", Field::Text(Text::Unmodelled, true)),
-            ("state", Field::State),
-            ("create_time", Field::Time(Time::Create)),
-            ("update_time", Field::Time(Time::Update)),
-            ("end_time", Field::Time(Time::End)),
-            ("labels", Field::Labels),
-            ("template_uri", Field::Text(Text::Unmodelled, true)),
-            (
-                "template_metadata.version",
-                Field::Text(Text::Unmodelled, true),
-            ),
-        ],
-        ResourceKind::BatchPredictionJob => &[
-            ("display_name", Field::Text(Text::DisplayName, true)),
-            ("model_display_name", Field::Text(Text::Unmodelled, false)),
-            ("state", Field::State),
-            ("create_time", Field::Time(Time::Create)),
-            ("labels", Field::Labels),
-        ],
-        ResourceKind::TrainingPipeline => &[
-            ("display_name", Field::Text(Text::DisplayName, true)),
-            ("state", Field::State),
-            (
-                "training_task_definition",
-                Field::Text(Text::Unmodelled, true),
-            ),
-            ("create_time", Field::Time(Time::Create)),
-            ("labels", Field::Labels),
-        ],
-        ResourceKind::TuningJob => &[
-            ("state", Field::State),
-            ("create_time", Field::Time(Time::Create)),
-            ("labels", Field::Labels),
-        ],
-        ResourceKind::Operation => &[("done", Field::Done)],
-        ResourceKind::NasJob
-        | ResourceKind::CustomJob
-        | ResourceKind::HyperparameterTuningJob
-        | ResourceKind::DataLabelingJob => JOB_FIELDS,
+        ResourceKind::TuningJob => TUNING_JOB_FIELDS,
+        ResourceKind::Operation => OPERATION_FIELDS,
+        job => documented_fields(job).unwrap_or_default(),
     }
 }
 
@@ -165,51 +123,26 @@ impl Filter {
     /// # Errors
     /// A reason, fit for a `BadRequest` violation on `filter`.
     pub(crate) fn parse(kind: ResourceKind, input: &str) -> Result<Self, String> {
-        let tokens = tokenize(input)?;
-        let mut filter = Self::default();
-        let mut rest = tokens.as_slice();
-        let mut joiner: Option<&str> = None;
-        while !rest.is_empty() {
-            let (term, tail) = parse_term(kind, rest)?;
-            filter.terms.push(term);
-            rest = match tail {
-                [] => tail,
-                [Token::Word(word), tail @ ..] if matches!(word.as_str(), "AND" | "OR") => {
-                    if joiner.is_some_and(|j| j != word) {
-                        return Err("a filter must join all terms by AND or all by OR".into());
-                    }
-                    if tail.is_empty() {
-                        return Err(format!("nothing follows {word}"));
-                    }
-                    joiner = Some(word);
-                    tail
-                }
-                _ => return Err("expected AND or OR between terms".into()),
-            };
-        }
-        filter.any = joiner == Some("OR");
-        Ok(filter)
+        let expr = filter_syntax::parse(input)?;
+        let expr = expr.map(|e| e.try_map(&mut |r| test_of(kind, r)));
+        Ok(Self {
+            expr: expr.transpose()?,
+        })
     }
 
     /// Whether a resource passes.
     pub(crate) fn matches(&self, subject: &Subject<'_>) -> bool {
-        if self.terms.is_empty() {
-            return true;
-        }
-        let mut results = self.terms.iter().map(|t| t.matches(subject));
-        if self.any {
-            results.any(|r| r)
-        } else {
-            results.all(|r| r)
-        }
+        self.expr
+            .as_ref()
+            .is_none_or(|e| e.eval(&|t| t.matches(subject)))
     }
 }
 
-impl Term {
+impl Test {
     fn matches(&self, s: &Subject<'_>) -> bool {
-        let hit = match &self.test {
-            Test::State(state, equal) => (*state == s.state) == *equal,
-            Test::Text { field, pattern, op } => {
+        match self {
+            Self::State(state, equal) => (*state == s.state) == *equal,
+            Self::Text { field, pattern, op } => {
                 let value = match field {
                     Text::DisplayName => s.display_name,
                     Text::Unmodelled => "",
@@ -220,11 +153,11 @@ impl Term {
                     _ => pattern == value,
                 }
             }
-            Test::Label(key, value) => match value {
+            Self::Label(key, value) => match value {
                 Some(v) => s.labels.get(key) == Some(v),
                 None => s.labels.contains_key(key),
             },
-            Test::Time(which, op, at) => {
+            Self::Time(which, op, at) => {
                 let value = match which {
                     Time::Create => Some(s.create_time),
                     Time::Update => Some(s.update_time),
@@ -232,9 +165,8 @@ impl Term {
                 };
                 value.is_some_and(|v| compare(*op, v, *at))
             }
-            Test::Done(done) => *done == s.state.is_terminal(),
-        };
-        hit != self.negated
+            Self::Done(done) => *done == s.state.is_terminal(),
+        }
     }
 }
 
@@ -249,48 +181,31 @@ fn compare(op: Op, value: SystemTime, at: SystemTime) -> bool {
     }
 }
 
-fn parse_term(kind: ResourceKind, tokens: &[Token]) -> Result<(Term, &[Token]), String> {
-    let (negated, tokens) = match tokens {
-        [Token::Word(not), rest @ ..] if not == "NOT" => (true, rest),
-        _ => (false, tokens),
-    };
-    let [Token::Word(path), Token::Op(op), value, tail @ ..] = tokens else {
-        return Err("expected a term like field=value".into());
-    };
-    let (op, value) = match value {
-        Token::Word(v) => (*op, v.as_str()),
-        Token::Quoted(v) => (*op, v.as_str()),
-        Token::Op(_) => return Err(format!("expected a value after {path}")),
-    };
+/// Checks one comparison against what `kind`'s List documents, as Google's server would.
+fn test_of(kind: ResourceKind, restriction: &Restriction) -> Result<Test, String> {
+    let Restriction {
+        field: path, op, ..
+    } = restriction;
+    let (op, value) = (*op, restriction.value.text());
     let (name, key) = match path.split_once('.') {
         Some(("labels", key)) => ("labels", Some(key)),
         _ => (path.as_str(), None),
     };
-    let field = documented_fields(kind)
+    let ops = documented(kind)
         .iter()
         .find(|(documented, _)| *documented == name)
-        .map(|(_, field)| *field)
+        .map(|(_, ops)| *ops)
         .ok_or_else(|| {
             format!(
                 "{path:?} is not a supported filter field of {}s",
                 kind.message_name()
             )
         })?;
-    let test = test_of(kind, field, path, key, op, value)?;
-    Ok((Term { negated, test }, tail))
-}
-
-fn test_of(
-    kind: ResourceKind,
-    field: Field,
-    path: &str,
-    key: Option<&str>,
-    op: Op,
-    value: &str,
-) -> Result<Test, String> {
-    let refused = || format!("{path} does not support this comparison");
-    Ok(match (field, op) {
-        (Field::State, Op::Eq | Op::Ne) => {
+    if !ops.contains(&op) {
+        return Err(format!("{path} does not support this comparison"));
+    }
+    Ok(match Field::named(name) {
+        Field::State => {
             let state = state_from_enum_name(kind, value).ok_or_else(|| {
                 format!(
                     "{value:?} is not a {} state (write the full enum name)",
@@ -299,14 +214,12 @@ fn test_of(
             })?;
             Test::State(state, op == Op::Eq)
         }
-        (Field::Text(text, _), Op::Eq | Op::Ne) | (Field::Text(text, true), Op::Has) => {
-            Test::Text {
-                field: text,
-                pattern: value.to_owned(),
-                op,
-            }
-        }
-        (Field::Labels, Op::Eq | Op::Has) => {
+        Field::Text(text) => Test::Text {
+            field: text,
+            pattern: value.to_owned(),
+            op,
+        },
+        Field::Labels => {
             let key = key
                 .filter(|k| !k.is_empty())
                 .ok_or("labels needs a key: labels.KEY")?;
@@ -316,13 +229,12 @@ fn test_of(
                 _ => Test::Label(key.to_owned(), Some(value.to_owned())),
             }
         }
-        (Field::Time(which), op) if op != Op::Has => Test::Time(which, op, rfc3339(path, value)?),
-        (Field::Done, Op::Eq | Op::Ne) => Test::Done(match value {
+        Field::Time(which) => Test::Time(which, op, rfc3339(path, value)?),
+        Field::Done => Test::Done(match value {
             "true" => op == Op::Eq,
             "false" => op == Op::Ne,
             _ => return Err(format!("done must be true or false, not {value:?}")),
         }),
-        _ => return Err(refused()),
     })
 }
 
@@ -330,64 +242,6 @@ fn rfc3339(path: &str, value: &str) -> Result<SystemTime, String> {
     chrono::DateTime::parse_from_rfc3339(value)
         .map(SystemTime::from)
         .map_err(|_| format!("{path} must be an RFC 3339 time, not {value:?}"))
-}
-
-fn tokenize(input: &str) -> Result<Vec<Token>, String> {
-    let mut tokens = Vec::new();
-    let mut chars = input.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        if c == '"' {
-            chars.next();
-            tokens.push(Token::Quoted(quoted(&mut chars)?));
-            continue;
-        }
-        if matches!(c, '=' | '!' | '<' | '>' | ':') {
-            chars.next();
-            let equals = chars.next_if_eq(&'=').is_some();
-            let op = match (c, equals) {
-                ('=', false) => Op::Eq,
-                ('!', true) => Op::Ne,
-                ('<', false) => Op::Lt,
-                ('<', true) => Op::Le,
-                ('>', false) => Op::Gt,
-                ('>', true) => Op::Ge,
-                (':', false) => Op::Has,
-                _ => return Err(format!("unexpected {c}")),
-            };
-            tokens.push(Token::Op(op));
-            continue;
-        }
-        let mut word = String::new();
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() || matches!(c, '=' | '!' | '"' | '<' | '>' | ':') {
-                break;
-            }
-            if matches!(c, '(' | ')') {
-                return Err("parentheses are not supported by the fake".into());
-            }
-            word.push(c);
-            chars.next();
-        }
-        tokens.push(Token::Word(word));
-    }
-    Ok(tokens)
-}
-
-/// Reads a quoted string after its opening quote, with `\"` and `\\` escapes.
-fn quoted(chars: &mut impl Iterator<Item = char>) -> Result<String, String> {
-    let mut out = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Ok(out),
-            '\\' => out.push(chars.next().ok_or("unterminated string")?),
-            c => out.push(c),
-        }
-    }
-    Err("unterminated string".into())
 }
 
 #[cfg(test)]
@@ -558,6 +412,41 @@ mod tests {
         assert!(passes(PJ, r#"pipeline_name!="x""#, State::Running, "", &[]));
     }
 
+    /// AIP-160's structure, which the fake once refused: parentheses, `AND` and `OR` in one
+    /// filter (`OR` binding tighter), `NOT` before a group, and single-quoted strings.
+    #[test]
+    fn parentheses_mixed_and_or_and_single_quotes() {
+        let mixed =
+            "display_name=a AND state=PIPELINE_STATE_QUEUED OR state=PIPELINE_STATE_RUNNING";
+        assert!(passes(PJ, mixed, State::Running, "a", &[]));
+        assert!(
+            !passes(PJ, mixed, State::Running, "b", &[]),
+            "OR binds tighter than AND"
+        );
+        let grouped =
+            "(display_name=a AND state=PIPELINE_STATE_QUEUED) OR state=PIPELINE_STATE_RUNNING";
+        assert!(passes(PJ, grouped, State::Running, "b", &[]));
+        assert!(passes(
+            PJ,
+            "(state=PIPELINE_STATE_RUNNING)",
+            State::Running,
+            "",
+            &[]
+        ));
+        let not_group = "NOT (display_name=a OR display_name=b)";
+        assert!(passes(PJ, not_group, State::Running, "c", &[]));
+        assert!(!passes(PJ, not_group, State::Running, "b", &[]));
+        assert!(passes(
+            PJ,
+            r"display_name='it\'s'",
+            State::Running,
+            "it's",
+            &[]
+        ));
+        // The kind's fields are checked inside groups too.
+        assert!(Filter::parse(PJ, "NOT (state=PIPELINE_STATE_RUNNING OR done=true)").is_err());
+    }
+
     #[test]
     fn done_for_operations() {
         let op = ResourceKind::Operation;
@@ -582,7 +471,9 @@ mod tests {
             (PJ, "state<PIPELINE_STATE_RUNNING"),
             (PJ, "labels.team:search"),
             (PJ, "labels=x"),
-            (PJ, "(state=PIPELINE_STATE_RUNNING)"),
+            (PJ, "(state=PIPELINE_STATE_RUNNING"),
+            (PJ, "state=PIPELINE_STATE_RUNNING)"),
+            (PJ, "state=PIPELINE_STATE_RUNNING and display_name=x"),
             (ResourceKind::Operation, "done=maybe"),
             (ResourceKind::Operation, "state=PIPELINE_STATE_RUNNING"),
             (ResourceKind::Operation, "labels.a=b"),

@@ -25,8 +25,9 @@
 //!   resource owning operations) and pages with `page_size` / `page_token`. Its `filter` takes
 //!   exactly the fields that kind's List request documents (`state`, `display_name`,
 //!   `labels.KEY="V"`, `labels.KEY:*`, `create_time` ...; `done` for operations; see the
-//!   `filter` comment of each List request in the protos), terms joined all by AND or all by
-//!   OR, optionally negated with NOT; any other field is INVALID_ARGUMENT, as Google answers.
+//!   `filter` comment of each List request in the protos) in AIP-160's structure (`AND`, `OR`,
+//!   `NOT`, parentheses; the library's own parser reads it); any other field is
+//!   INVALID_ARGUMENT, as Google answers.
 //!   A `read_mask` (where the List request has one) returns only the fields it names.
 //! - BatchCancelPipelineJobs takes a location `parent` and 1 to 32 pipeline job names under it
 //!   (else INVALID_ARGUMENT) and returns an operation (`{parent}/operations/{n}`, readable with
