@@ -7,6 +7,7 @@
 //!
 //! `cargo bench --bench overhead_ratio` prints Markdown tables. Environment:
 //! - `VC_BENCH_ROUNDS`: rounds (default 21; `cancel_many` runs half as many);
+//! - `VC_BENCH_SECTIONS=64,many`: only the sections named (concurrency 1, 64, 256, `many`);
 //! - `VC_BENCH_ONLY=ROW` with `VC_BENCH_CONCURRENCY=N` (or `many`): run that one row only and
 //!   print nothing else, for profilers (`valgrind --tool=callgrind`).
 //!
@@ -166,7 +167,16 @@ fn main() {
     }
 
     println!("rounds: {rounds}, jobs seeded: {JOBS}");
+    // `VC_BENCH_SECTIONS=64,many`: only those sections (default: all).
+    let sections = std::env::var("VC_BENCH_SECTIONS").unwrap_or_default();
+    let wanted = |c: Option<usize>| {
+        let name = c.map_or_else(|| "many".to_owned(), |c| c.to_string());
+        sections.is_empty() || sections.split(',').any(|s| s == name)
+    };
     for concurrency in [Some(1), Some(64), Some(256), None] {
+        if !wanted(concurrency) {
+            continue;
+        }
         let n = batch(concurrency);
         let rows = rows(&bed, concurrency, n);
         match concurrency {

@@ -11,6 +11,7 @@
 //! tunnel ([`super::proxy`]); either way TLS (see [`super::tls`]) runs end to end to the
 //! endpoint, layered on by tonic.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,6 +71,14 @@ impl<S> ChannelService for S where
 
 /// Boxes any tonic-compatible service into a [`GrpcChannel`].
 pub(crate) fn box_channel<S: ChannelService>(service: S) -> GrpcChannel {
+    // One that is boxed already (a resolver handing out `GrpcChannel`s, `ClientBuilder::channel`)
+    // stays as it is: boxed twice, every call would pay two clones' and two futures' allocations.
+    let mut service = Some(service);
+    let boxed = (&mut service as &mut dyn Any).downcast_mut::<Option<GrpcChannel>>();
+    if let Some(boxed) = boxed.and_then(Option::take) {
+        return boxed;
+    }
+    let service = service.expect("taken only when it is a GrpcChannel");
     GrpcChannel::new(tower::ServiceExt::map_err(service, boxed_error::<S::Error>))
 }
 

@@ -41,6 +41,6 @@ impl Hooks {
         message: Req,
         routing: &AsciiMetadataValue,
     ) -> Result<tonic::Request<Req>> {
-        self.0.request(message, routing).await
+        self.0.request(message, routing.clone()).await
     }
 }

@@ -111,7 +111,6 @@ impl Client {
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let route = self.route(site.service, site.location)?;
-        let routing = routing_header(site.param, site.resource);
         let span = tracing::debug_span!(
             "rpc",
             otel.kind = "client",
@@ -125,23 +124,26 @@ impl Client {
         );
         let started = Instant::now();
         let counter = AtomicU32::new(0);
+        let run = route.retrier.run(site.deadline, |attempt| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(shared) = attempts {
+                shared.fetch_add(1, Ordering::Relaxed);
+            }
+            let one = self.attempt(&route, &site, message.clone(), &send);
+            measured(rpc, attempt, one)
+        });
         // Boxed: the retry/timeout/stub state is several KiB, and unboxed it would be copied
         // at every level of the caller's futures (measured: 7 KiB per cancel future, moved
-        // several times per call; see BENCHMARKS.md).
-        let result = Box::pin(
-            route
-                .retrier
-                .run(site.deadline, |attempt| {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    if let Some(shared) = attempts {
-                        shared.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let one = self.attempt(&route, &routing, &site, message.clone(), &send);
-                    measured(rpc, attempt, one)
-                })
-                .instrument(span.clone()),
-        )
-        .await;
+        // several times per call; see BENCHMARKS.md). Entered on every poll only when some
+        // subscriber wants the span.
+        let result = if span.is_disabled() {
+            Box::pin(run).await
+        } else {
+            Box::pin(run.instrument(span.clone())).await
+        };
+        if span.is_disabled() {
+            return result;
+        }
         let code = result
             .as_ref()
             .err()
@@ -156,7 +158,6 @@ impl Client {
     async fn attempt<Req, Resp, Fut>(
         &self,
         route: &Route,
-        routing: &AsciiMetadataValue,
         site: &CallSite<'_>,
         message: Req,
         send: &impl Fn(GrpcChannel, tonic::Request<Req>) -> Fut,
@@ -171,6 +172,8 @@ impl Client {
         // Outside the attempt's timer: waiting for a token (only when none is valid) is bounded
         // by the token cache (three failed fetches in a row, 30 s at most) and fails as
         // `Error::Auth`, not as a server that did not answer.
+        // Made per attempt rather than cloned: a clone of it would allocate, and a retry is rare.
+        let routing = routing_header(site.param, site.resource);
         let request = self.request(message, routing).await?;
         let started = Instant::now();
         let timeout = site
@@ -210,7 +213,7 @@ impl Client {
     pub(super) async fn request<Req>(
         &self,
         message: Req,
-        routing: &AsciiMetadataValue,
+        routing: AsciiMetadataValue,
     ) -> Result<tonic::Request<Req>> {
         let headers = &self.inner.headers;
         let token = headers.tokens.authorization().await?;
@@ -218,7 +221,7 @@ impl Client {
         let mut metadata = MetadataMap::with_capacity(REQUEST_HEADERS);
         metadata.insert(GRPC_TIMEOUT, self.inner.grpc_timeout.clone());
         headers.apply(&mut metadata, token);
-        metadata.insert("x-goog-request-params", routing.clone());
+        metadata.insert("x-goog-request-params", routing);
         Ok(tonic::Request::from_parts(
             metadata,
             tonic::Extensions::default(),

@@ -32,7 +32,9 @@ pub(super) struct Inner {
     /// Resolved routes by location, then service: one map read per call, no allocation on a
     /// hit. Shared (`Arc`), so a call does not clone the boxed channel and endpoint just to
     /// look them up.
-    pub(super) routes: DashMap<Box<str>, LocationRoutes>,
+    /// Hashed with foldhash (randomly seeded) rather than SipHash, whose cost every call paid:
+    /// a client sees a handful of locations, so there is no table for a flood to degrade.
+    pub(super) routes: DashMap<Box<str>, LocationRoutes, foldhash::fast::RandomState>,
     pub(super) headers: CallHeaders,
     pub(super) retrier: Retrier,
     pub(super) attempt_timeout: Duration,

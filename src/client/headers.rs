@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::percent_encode_byte;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -61,12 +61,21 @@ impl Interceptor for CallHeaders {
     }
 }
 
-/// Characters left as they are in `x-goog-request-params` values (RFC 3986 unreserved).
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// Percent-encodes `text` onto `out`, leaving RFC 3986's unreserved characters as they are.
+///
+/// Byte by byte rather than through `utf8_percent_encode`'s iterator of chunks: this runs on
+/// every call, and a resource name breaks into a chunk at every `/` (the profile put the
+/// iterator at about 900 instructions a call, this loop at a third of that). Encoding UTF-8
+/// byte by byte is what `utf8_percent_encode` does too.
+fn encode_into(out: &mut String, text: &str) {
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(percent_encode_byte(byte));
+        }
+    }
+}
 
 /// The `x-goog-request-params` value Google routes regional calls by, e.g.
 /// `routing_header("name", "projects/p/locations/us-central1/pipelineJobs/j")`.
@@ -90,11 +99,11 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// # }
 /// ```
 pub fn routing_header(param: &str, value: &str) -> AsciiMetadataValue {
-    // Pushed chunk by chunk rather than through `format!`: this runs on every call.
+    // Room for a name's `/`s, each three bytes once encoded, so the text is allocated once.
     let mut text = String::with_capacity(param.len() + 1 + value.len() + value.len() / 2);
-    text.extend(utf8_percent_encode(param, UNRESERVED));
+    encode_into(&mut text, param);
     text.push('=');
-    text.extend(utf8_percent_encode(value, UNRESERVED));
+    encode_into(&mut text, value);
     // Percent-encoding leaves only unreserved ASCII, always a valid header value.
     let mut header =
         AsciiMetadataValue::try_from(text).expect("percent-encoded text is a valid header");
@@ -112,6 +121,35 @@ mod tests {
     fn routing_header_never_panics_on_odd_input() {
         let header = routing_header("na\nme é", "\0\r\n");
         assert_eq!(header.to_str().unwrap(), "na%0Ame%20%C3%A9=%00%0D%0A");
+    }
+
+    #[test]
+    fn routing_header_encodes_as_the_percent_encoding_crate_does() {
+        use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+        const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let unreserved = UNRESERVED;
+        let samples = [
+            "projects/p-1/locations/us-central1/pipelineJobs/j_2.x~y",
+            "projects/123/locations/europe-west4/operations/456",
+            "a b%c+d&e=f?g#h[i]j@k!l$m'n(o)p*q,r;s:t",
+            "é€😀\u{7f}\u{80}",
+            "",
+        ];
+        for value in samples {
+            let expected = format!("name={}", utf8_percent_encode(value, unreserved));
+            assert_eq!(routing_header("name", value).to_str().unwrap(), expected);
+        }
+        for byte in 0..=u8::MAX {
+            let Ok(text) = std::str::from_utf8(std::slice::from_ref(&byte)) else {
+                continue;
+            };
+            let expected = format!("k={}", utf8_percent_encode(text, unreserved));
+            assert_eq!(routing_header("k", text).to_str().unwrap(), expected);
+        }
     }
 
     #[test]

@@ -21,6 +21,17 @@ pub(crate) const LIST_PAGE_SIZE: i32 = 100;
 
 pub(crate) type Answer<T> = BoxFuture<'static, Result<tonic::Response<T>, tonic::Status>>;
 
+/// A stub's answer, not boxed.
+pub(crate) trait Unboxed<T>:
+    Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send + 'static
+{
+}
+
+impl<T, F> Unboxed<T> for F where
+    F: Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send + 'static
+{
+}
+
 /// One kind of cancellable resource, as its RPCs see it. Requests travel as the bare resource
 /// name (cheap to clone per attempt) and become the request message at the stub.
 pub(crate) trait Kind {
@@ -32,10 +43,10 @@ pub(crate) trait Kind {
     const CANCEL: &'static Rpc;
     /// The Get RPC.
     const GET: &'static Rpc;
-    /// Sends Cancel for `name`.
-    fn cancel(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<()>;
+    /// Sends Cancel for `name` (unboxed: the call path boxes the whole attempt once).
+    fn cancel(channel: GrpcChannel, name: tonic::Request<&str>) -> impl Unboxed<()>;
     /// Sends Get for `name`.
-    fn get(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<Self::Resource>;
+    fn get(channel: GrpcChannel, name: tonic::Request<&str>) -> impl Unboxed<Self::Resource>;
 }
 
 /// A List request: how to send it, page through it, and split its response.
@@ -127,13 +138,13 @@ macro_rules! kind {
             type List = $list_req;
             const CANCEL: &'static Rpc = &$cancel_rpc;
             const GET: &'static Rpc = &$get_rpc;
-            fn cancel(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<()> {
-                let request = name.map(|name| <$cancel_req>::from_name(name));
-                Box::pin(async move { $stub::new(channel).$cancel_fn(request).await })
+            fn cancel(channel: GrpcChannel, name: tonic::Request<&str>) -> impl Unboxed<()> {
+                let request = name.map(|name| <$cancel_req>::from_name(name.to_owned()));
+                async move { $stub::new(channel).$cancel_fn(request).await }
             }
-            fn get(channel: GrpcChannel, name: tonic::Request<String>) -> Answer<$resource> {
-                let request = name.map(|name| <$get_req>::from_name(name));
-                Box::pin(async move { $stub::new(channel).$get_fn(request).await })
+            fn get(channel: GrpcChannel, name: tonic::Request<&str>) -> impl Unboxed<$resource> {
+                let request = name.map(|name| <$get_req>::from_name(name.to_owned()));
+                async move { $stub::new(channel).$get_fn(request).await }
             }
         }
 

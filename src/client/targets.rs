@@ -273,7 +273,7 @@ impl Client {
         bounds: Bounds<'_>,
         attempts: &AtomicU32,
     ) -> Result<()> {
-        let name = target.relative_name().to_owned();
+        let name = target.relative_name();
         self.call(
             K::CANCEL,
             site(target, bounds),
@@ -289,7 +289,7 @@ impl Client {
         target: &Target,
         bounds: Bounds<'_>,
     ) -> Result<K::Resource> {
-        let name = target.relative_name().to_owned();
+        let name = target.relative_name();
         self.call(K::GET, site(target, bounds), name, None, K::get)
             .await
     }
