@@ -426,6 +426,13 @@ async fn the_cli_exits_2_on_hostile_input_and_sends_nothing() {
             auth(matching),
         ));
     }
+    // A wait of nothing cannot be honoured: it is refused, not reported as a timeout per target.
+    for timeout in ["0s", "0ms", "0ns"] {
+        runs.push((
+            format!("cancel --wait --timeout {timeout}"),
+            auth(strings(&["cancel", JOB, "--wait", "--timeout", timeout])),
+        ));
+    }
     for parent in [
         "projects/p",
         "projects/p/locations/evil.com",
