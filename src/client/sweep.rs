@@ -9,6 +9,7 @@
 //! the List documents `state`); the rest, and the terminal check itself, run on each listed
 //! job. A pair whose List fails is reported as a [`ListFailure`] and the others go on.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::{Stream, StreamExt, stream};
@@ -461,6 +462,13 @@ impl Client {
                 })
                 .boxed(),
         };
+        // A location named twice (given so, or so answered by ListLocations) is listed once,
+        // as a kind named twice is: its jobs are found once.
+        let mut seen = HashSet::new();
+        let locations = locations.filter(move |location| {
+            let first = location.as_ref().map_or(true, |l| seen.insert(l.clone()));
+            std::future::ready(first)
+        });
         let client = self.clone();
         let pairs = locations.flat_map(move |location| match location {
             Ok(location) => {
