@@ -159,14 +159,20 @@ impl NameContext {
             }
         };
         let parent: LocationName = text.parse()?;
-        if let Some(region) = &self.region
-            && region != parent.location()
-        {
-            return Err(CliError::usage(format!(
-                "--parent is in `{}` but --region is `{}`",
-                parent.location(),
-                for_terminal(region, DEFAULT_SHOWN_CHARS)
-            )));
+        // --parent wins over neither: a flag it contradicts may be the one meant.
+        let given = [
+            ("--project", &self.project, parent.project()),
+            ("--region", &self.region, parent.location()),
+        ];
+        for (flag, given, own) in given {
+            if let Some(given) = given
+                && given != own
+            {
+                return Err(CliError::usage(format!(
+                    "--parent is in `{own}` but {flag} is `{}`",
+                    for_terminal(given, DEFAULT_SHOWN_CHARS)
+                )));
+            }
         }
         Ok(parent)
     }
