@@ -62,20 +62,25 @@ impl PipelineService for RepeatingToken {
 
 async fn hostile() -> (RepeatingToken, Client) {
     let service = RepeatingToken::default();
+    let client = serve(service.clone()).await;
+    (service, client)
+}
+
+/// `service` on 127.0.0.1, and a client of it.
+async fn serve(service: impl PipelineService) -> Client {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    let server = tonic::transport::Server::builder()
-        .add_service(PipelineServiceServer::new(service.clone()));
+    let server =
+        tonic::transport::Server::builder().add_service(PipelineServiceServer::new(service));
     tokio::spawn(server.serve_with_incoming(incoming));
-    let client = Client::builder()
+    Client::builder()
         .endpoint(format!("http://127.0.0.1:{port}"))
         .credentials(Credentials::static_token(TOKEN))
         .retry(fast_retry())
         .build()
         .await
-        .unwrap();
-    (service, client)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -119,4 +124,53 @@ async fn confirmation_falls_back_to_gets_when_paging_never_ends() {
             "{target}: {report:?}"
         );
     }
+}
+
+/// Pages that shift under the List: the second page repeats a job of the first (as an offset
+/// page token does when a job is created meanwhile).
+#[derive(Clone, Default)]
+struct ShiftingPages;
+
+#[tonic::async_trait]
+impl PipelineService for ShiftingPages {
+    async fn list_pipeline_jobs(
+        &self,
+        request: Request<aip::ListPipelineJobsRequest>,
+    ) -> Result<Response<aip::ListPipelineJobsResponse>, Status> {
+        let request = request.into_inner();
+        let job = |id: &str| aip::PipelineJob {
+            name: format!("{}/pipelineJobs/{id}", request.parent),
+            state: aip::PipelineState::Running as i32,
+            ..Default::default()
+        };
+        let (jobs, next) = match request.page_token.as_str() {
+            "" => (vec![job("a"), job("b")], "2"),
+            _ => (vec![job("b"), job("c")], ""),
+        };
+        Ok(Response::new(aip::ListPipelineJobsResponse {
+            pipeline_jobs: jobs,
+            next_page_token: next.into(),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_finds_a_job_repeated_across_pages_once() {
+    let client = serve(ShiftingPages).await;
+    let search = vertex_cancel::client::JobSearch::new("p")
+        .locations(["us-central1"])
+        .kinds([vertex_cancel::TargetKind::PipelineJob]);
+    let found: Vec<String> = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.find_live_jobs(&search).unwrap().collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the sweep ends")
+    .into_iter()
+    .map(|finding| match finding {
+        vertex_cancel::client::Finding::Job(job) => job.target.id().to_owned(),
+        vertex_cancel::client::Finding::ListFailed(failure) => panic!("{failure:?}"),
+    })
+    .collect();
+    assert_eq!(found, ["a", "b", "c"], "each job found once");
 }

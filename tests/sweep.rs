@@ -423,3 +423,36 @@ async fn a_label_sweep_covers_every_job_kind() {
     assert_exactly_matching_cancelled(&fake, &seeded, "no region skipped");
     assert_eq!(calls_of(&fake, "ListTuningJobs").len(), 2);
 }
+
+/// A location named twice (`--regions us-central1,us-central1`, or a ListLocations answer
+/// repeating one) is listed once, as a kind named twice is: each job is found, cancelled and
+/// reported once.
+#[tokio::test]
+async fn a_location_named_twice_is_swept_once() {
+    let (fake, seeded) = start(vec![]).await;
+    let client = client(&fake).await;
+    let twice = JobSearch::new("p")
+        .locations(["us-central1", "us-central1"])
+        .filter(r#"display_name="nightly""#);
+    let failures = ListFailures::default();
+    let targets = live_targets(client.find_live_jobs(&twice).unwrap(), failures.clone());
+    let options = CancelMany::default().wait(quick_wait(Duration::from_secs(10)));
+    let reports: Vec<_> = client.cancel_many(targets, options).collect().await;
+    let reported: HashSet<String> = reports.iter().map(|(t, _)| t.to_string()).collect();
+    assert_eq!(
+        reports.len(),
+        reported.len(),
+        "each reported once: {reports:?}"
+    );
+    assert_eq!(reported.len(), 2 * 2, "two live nightly jobs per kind");
+    assert!(failures.take().is_empty());
+    assert_eq!(calls_of(&fake, "ListPipelineJobs").len(), 1);
+    for s in &seeded {
+        let expected = if s.matching && s.name.contains("/us-central1/") {
+            State::Cancelled
+        } else {
+            s.state
+        };
+        assert_eq!(fake.state_of(&s.name), Some(expected), "{}", s.name);
+    }
+}

@@ -426,6 +426,28 @@ async fn the_cli_exits_2_on_hostile_input_and_sends_nothing() {
             auth(matching),
         ));
     }
+    // --parent and --project (or --region) that contradict each other: which one was meant?
+    for (command, extra) in [
+        ("list", &["--project", "q"][..]),
+        ("cancel-matching", &["--project", "q", "--yes"][..]),
+        ("list", &["--region", "europe-west4"][..]),
+    ] {
+        let mut args = strings(&[command, "pipeline-jobs", "--parent"]);
+        args.extend(strings(&[
+            "projects/p/locations/us-central1",
+            "--filter",
+            "display_name=x",
+        ]));
+        args.extend(strings(extra));
+        runs.push((format!("{command} --parent with {extra:?}"), auth(args)));
+    }
+    // A wait of nothing cannot be honoured: it is refused, not reported as a timeout per target.
+    for timeout in ["0s", "0ms", "0ns"] {
+        runs.push((
+            format!("cancel --wait --timeout {timeout}"),
+            auth(strings(&["cancel", JOB, "--wait", "--timeout", timeout])),
+        ));
+    }
     for parent in [
         "projects/p",
         "projects/p/locations/evil.com",

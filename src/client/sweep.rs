@@ -8,7 +8,12 @@
 //! "not terminal" condition (`state!="..."` for each terminal state of the kind's enum, where
 //! the List documents `state`); the rest, and the terminal check itself, run on each listed
 //! job. A pair whose List fails is reported as a [`ListFailure`] and the others go on.
+//!
+//! Each job is found once: a location named twice is listed once, and a job a List repeats on
+//! a later page (pages shift while jobs are created) is skipped; for that each List remembers
+//! the names of the live jobs it found.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::{Stream, StreamExt, stream};
@@ -461,6 +466,13 @@ impl Client {
                 })
                 .boxed(),
         };
+        // A location named twice (given so, or so answered by ListLocations) is listed once,
+        // as a kind named twice is: its jobs are found once.
+        let mut seen = HashSet::new();
+        let locations = locations.filter(move |location| {
+            let first = location.as_ref().map_or(true, |l| seen.insert(l.clone()));
+            std::future::ready(first)
+        });
         let client = self.clone();
         let pairs = locations.flat_map(move |location| match location {
             Ok(location) => {
@@ -504,10 +516,14 @@ impl Client {
     ) -> stream::BoxStream<'static, Finding> {
         let first = J::List::first(parent.to_string(), plan.filter.server.clone());
         let location = parent.location().to_owned();
+        // Pages may shift under a List (a job created meanwhile moves the next page's start),
+        // repeating a job: it is found once. Only live matches are remembered.
+        let mut seen = HashSet::new();
         self.list_from(Service::VertexAi, &location, first, None, None)
             .filter_map(move |item| {
                 let found = item.and_then(|job| live_job(job, &plan, &parent));
                 let finding = match found {
+                    Ok(Some(job)) if !seen.insert(job.target.clone()) => None,
                     Ok(job) => job.map(|job| Finding::Job(Box::new(job))),
                     Err(error) => Some(Finding::ListFailed(ListFailure {
                         location: parent.location().to_owned(),

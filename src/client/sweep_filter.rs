@@ -153,10 +153,11 @@ impl Restriction {
         if self.field == "state" {
             return false;
         }
-        let documented = if self.field.starts_with("labels.") {
-            "labels"
-        } else {
-            self.field.as_str()
+        let documented = match self.field.strip_prefix("labels.") {
+            // `labels.` alone names no label: refused as the sweep cannot read it either.
+            Some("") => return false,
+            Some(_) => "labels",
+            None => self.field.as_str(),
         };
         let ops = fields
             .iter()
@@ -394,6 +395,7 @@ mod tests {
     fn what_cannot_be_read_is_refused_before_any_list() {
         for (filter, why) in [
             (r#"template_uri="gs://x""#, "does not document"),
+            (r#"labels.="x""#, "does not document"),
             (r#"create_time>"yesterday""#, "RFC 3339"),
             ("display_name<\"a\"", "cannot be compared"),
             ("nightly", "not followed by a comparison"),

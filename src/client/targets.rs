@@ -2,6 +2,7 @@
 //! generic forms over [`Target`].
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -32,10 +33,14 @@ pub const MAX_LIST_PAGES: usize = 10_000;
 
 /// What keeps a List from following a misbehaving server forever: a page token seen before,
 /// or more than [`MAX_LIST_PAGES`] pages, ends it with [`Error::InvalidResponse`].
+///
+/// It keeps a hash of each token, not the token: a server's tokens may be as large as its
+/// messages, and 10,000 of them would be gigabytes.
 #[derive(Default)]
 struct PageGuard {
     pages: usize,
-    tokens: HashSet<String>,
+    tokens: HashSet<u64>,
+    hasher: RandomState,
 }
 
 impl PageGuard {
@@ -44,12 +49,18 @@ impl PageGuard {
         self.pages += 1;
         let reason = if self.pages > MAX_LIST_PAGES {
             format!("the server paged beyond {MAX_LIST_PAGES} pages")
-        } else if !token.is_empty() && !self.tokens.insert(token.to_owned()) {
+        } else if !token.is_empty() && !self.tokens.insert(self.hasher.hash_one(token)) {
             "the server repeated a next_page_token it had already sent".to_owned()
         } else {
             return Ok(());
         };
         Err(Error::InvalidResponse { reason })
+    }
+
+    /// The bytes it holds to recognise the tokens seen.
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
+        self.tokens.len() * std::mem::size_of::<u64>()
     }
 }
 
@@ -441,6 +452,27 @@ mod tests {
         guard.admit("").unwrap();
         assert!(matches!(
             guard.admit("more"),
+            Err(Error::InvalidResponse { .. })
+        ));
+    }
+
+    #[test]
+    fn huge_page_tokens_are_not_kept() {
+        // A hostile server's tokens fill its messages: 10,000 pages of 4 MiB tokens would be
+        // 40 GB held, were the guard to keep the tokens themselves.
+        let mut guard = PageGuard::default();
+        for page in 0..64 {
+            let token = format!("{page}{}", "t".repeat(1 << 20));
+            guard.admit(&token).unwrap();
+        }
+        assert!(
+            guard.held_bytes() <= 64 * 64,
+            "{} bytes",
+            guard.held_bytes()
+        );
+        let again = format!("7{}", "t".repeat(1 << 20));
+        assert!(matches!(
+            guard.admit(&again),
             Err(Error::InvalidResponse { .. })
         ));
     }

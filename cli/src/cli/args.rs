@@ -162,7 +162,7 @@ pub(crate) struct CancelRunArgs {
     #[arg(long)]
     pub(crate) wait: bool,
     /// How long --wait waits, e.g. `90s`, `10m`.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration, requires = "wait")]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_wait, requires = "wait")]
     pub(crate) timeout: Duration,
     /// The first delay between polls with --wait (it then doubles, up to 30s).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, requires = "wait")]
@@ -216,6 +216,14 @@ pub(crate) enum Regions {
     All,
     /// These.
     Only(Vec<String>),
+}
+
+/// A `--timeout`: a wait of nothing would send no cancel and report each target as timed out.
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(wait) if wait.is_zero() => Err("a wait must be longer than 0".to_owned()),
+        parsed => parsed.map_err(|e| e.to_string()),
+    }
 }
 
 fn parse_regions(text: &str) -> Result<Regions, String> {

@@ -117,16 +117,18 @@ impl NameContext {
         let mut names = 0;
         while read_line(&mut input, &mut line, number + 1)? {
             number += 1;
-            let Ok(text) = std::str::from_utf8(&line) else {
-                problems.add(format!("line {number}: not valid UTF-8"));
-                continue;
-            };
-            let name = text.trim();
-            if name.is_empty() || name.starts_with('#') {
+            // A line that is not UTF-8 is a bad name like any other: counted, and in the cap.
+            let text = std::str::from_utf8(&line);
+            let name = text.map(str::trim).unwrap_or_default();
+            if text.is_ok() && (name.is_empty() || name.starts_with('#')) {
                 continue;
             }
             names += 1;
-            match self.target(name, resolver) {
+            let target = match text {
+                Ok(_) => self.target(name, resolver),
+                Err(_) => Err("not valid UTF-8".to_owned()),
+            };
+            match target {
                 Ok(target) => spool.push(&target)?,
                 Err(problem) => problems.add(format!("line {number}: {problem}")),
             }
@@ -157,14 +159,20 @@ impl NameContext {
             }
         };
         let parent: LocationName = text.parse()?;
-        if let Some(region) = &self.region
-            && region != parent.location()
-        {
-            return Err(CliError::usage(format!(
-                "--parent is in `{}` but --region is `{}`",
-                parent.location(),
-                for_terminal(region, DEFAULT_SHOWN_CHARS)
-            )));
+        // --parent wins over neither: a flag it contradicts may be the one meant.
+        let given = [
+            ("--project", &self.project, parent.project()),
+            ("--region", &self.region, parent.location()),
+        ];
+        for (flag, given, own) in given {
+            if let Some(given) = given
+                && given != own
+            {
+                return Err(CliError::usage(format!(
+                    "--parent is in `{own}` but {flag} is `{}`",
+                    for_terminal(given, DEFAULT_SHOWN_CHARS)
+                )));
+            }
         }
         Ok(parent)
     }
@@ -567,6 +575,20 @@ mod tests {
         assert!(text.contains("longer than"), "{text}");
         let garbage = "y\n".repeat(MAX_BAD_NAMES + 5);
         let text = from_lines(&garbage).unwrap_err().to_string();
+        assert!(text.contains("stopped reading"), "{text}");
+    }
+
+    #[test]
+    fn invalid_utf8_lines_count_as_bad_names_and_stop_reading() {
+        let check = |input: &[u8]| {
+            let checked = ctx(None, None, None).check_lines(input, &EndpointResolver::new());
+            checked.unwrap_err().to_string()
+        };
+        let text = check(&[JOB.as_bytes(), b"\n\xff\n"].concat());
+        assert!(text.starts_with("1 of 2 names"), "{text}");
+        // `yes $'\xff' | vertex-cancel cancel -` must end like `yes | ...`, not read forever.
+        let garbage = b"\xff\n".repeat(MAX_BAD_NAMES + 5);
+        let text = check(&garbage);
         assert!(text.contains("stopped reading"), "{text}");
     }
 

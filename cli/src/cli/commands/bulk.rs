@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
+use tokio::sync::watch;
 use vertex_cancel::{CancelMany, Client, State, Target, Wait};
 
 use crate::cli::args::CancelRunArgs;
@@ -29,12 +30,15 @@ const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) struct Plan {
     /// Options for `cancel_many`.
     pub(crate) options: CancelMany,
+    /// The `cancel_many` concurrency in `options`, which bounds the rows a table holds.
+    pub(crate) concurrency: usize,
 }
 
 impl Plan {
     /// The plan `--wait`, `--timeout`, `--poll-interval`, `--concurrency`, `--rate` describe.
     pub(crate) fn from_args(run: &CancelRunArgs) -> Self {
-        let mut options = CancelMany::default().concurrency(run.concurrency.into());
+        let concurrency = run.concurrency.into();
+        let mut options = CancelMany::default().concurrency(concurrency);
         if run.wait {
             options = options.wait(
                 Wait::up_to(run.timeout)
@@ -45,7 +49,18 @@ impl Plan {
         if let Some(rate) = run.rate.and_then(NonZeroU32::new) {
             options = options.rate_per_region(rate);
         }
-        Self { options }
+        Self {
+            options,
+            concurrency,
+        }
+    }
+
+    /// How many names may be handed on past the earliest row not yet printed: what
+    /// `cancel_many` itself holds at once (its cancels and confirmations in flight), so a
+    /// slow target stalls the input, not the memory, while its row holds up the table.
+    fn held_rows(&self) -> usize {
+        self.concurrency
+            .saturating_mul(vertex_cancel::client::PENDING_PER_SLOT + 2)
     }
 }
 
@@ -116,9 +131,19 @@ pub(crate) async fn cancel_all(
     let order = Arc::new(InputOrder::default());
     let numbered = order.clone();
     let unread = Arc::new(OnceLock::new());
+    let printed = out.printed.subscribe();
+    let held_rows = plan.held_rows();
     let targets = names
         .into_stream(unread.clone())
         .enumerate()
+        .then(move |(n, target)| {
+            let mut printed = printed.clone();
+            async move {
+                // Closed: the run is over, nothing more is held.
+                let _ = printed.wait_for(|&p| n < p.saturating_add(held_rows)).await;
+                (n, target)
+            }
+        })
         .map(move |(n, target)| {
             numbered.number(&target, n);
             target
@@ -208,6 +233,8 @@ struct Output {
     /// Rows waiting for an earlier one, by input number.
     held: BTreeMap<usize, CancelRow>,
     next: usize,
+    /// `next`, for the input to wait on; it never moves when no row is kept in order.
+    printed: watch::Sender<usize>,
 }
 
 impl Output {
@@ -220,12 +247,16 @@ impl Output {
             )?),
             _ => None,
         };
+        // Kept rows (the demo's, a sweep's) are what a List found, in memory already: only a
+        // table printed as it goes holds the input back.
+        let printed = watch::Sender::new(if table.is_some() { 0 } else { usize::MAX });
         Ok(Self {
             json: style.json,
             table,
             rows,
             held: BTreeMap::new(),
             next: 0,
+            printed,
         })
     }
 
@@ -234,10 +265,16 @@ impl Output {
         if self.json {
             print_json(&row.json())?;
         }
+        if self.table.is_none() && matches!(self.rows, Rows::Print) {
+            return Ok(());
+        }
         self.held.insert(n, row);
         while let Some(row) = self.held.remove(&self.next) {
             self.next += 1;
             self.deliver(row)?;
+        }
+        if self.table.is_some() {
+            self.printed.send_replace(self.next);
         }
         Ok(())
     }

@@ -177,6 +177,7 @@ pub(crate) async fn run(style: Style, args: &DemoArgs) -> Result<Exit, CliError>
         options: CancelMany::default()
             .concurrency(8)
             .wait(demo_wait(args.cancel_delay)),
+        concurrency: 8,
     };
     let names = CheckedNames::from_targets(targets);
     let ran = bulk::cancel_all(
