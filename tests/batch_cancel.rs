@@ -303,3 +303,41 @@ async fn without_a_wait_a_batch_whose_jobs_cancel_slowly_is_reported_within_a_se
     assert!(!calls_of(&fake, "BatchCancelPipelineJobs").is_empty());
     fake.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn without_a_wait_a_batched_job_whose_state_cannot_be_read_is_requested_not_an_error() {
+    // The batch was accepted; only the read-back after it fails (the operation is not done:
+    // the jobs cancel slowly). The cancel was not refused, so no job is reported as failed.
+    let n = 40;
+    let fake = (0..n)
+        .fold(
+            FakeVertex::builder()
+                .token(TOKEN)
+                .cancel_delay(Duration::from_secs(60))
+                .fault(FaultRule::fail(tonic::Code::Unavailable).on_methods(["GetPipelineJob"])),
+            |b, i| b.pipeline_job(job(i), State::Running),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = common::builder(&fake)
+        .attempt_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let targets = futures::stream::iter((0..n).map(|i| job(i).parse::<Target>().unwrap()));
+    let reports: Vec<_> = client
+        .cancel_many(targets, CancelMany::default())
+        .collect()
+        .await;
+    assert_eq!(reports.len(), n);
+    for (target, report) in &reports {
+        assert!(
+            matches!(report, Ok(Outcome::Requested)),
+            "{target}: {report:?}"
+        );
+        assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelling));
+    }
+    client.shutdown().await;
+    fake.shutdown().await.unwrap();
+}

@@ -481,8 +481,8 @@ impl Client {
     }
 
     /// Jobs of an accepted batch whose fate the operation does not tell, read with Get: a
-    /// terminal one is reported as it is (skipped, or already through its cancel), any other
-    /// is cancel requested. Each read gets one attempt timeout, retries included. Once the run
+    /// terminal one is reported as it is (skipped, or already through its cancel), any other,
+    /// or one whose read fails, is cancel requested. Each read gets one attempt timeout, retries included. Once the run
     /// stopped nothing more is read: each is cancel requested, as its batch was accepted.
     async fn read_back(
         &self,
@@ -504,7 +504,12 @@ impl Client {
                         Sent::Report(job, Ok(status.outcome()))
                     }
                     Ok(_) => Sent::Ack(job, deadline, Ok(CancelAck::Started)),
-                    Err(error) => Sent::Report(job, Err(error)),
+                    // Its batch was accepted: a read that fails leaves it cancel requested,
+                    // not failed (the cancel was not refused; only its state is unknown).
+                    Err(error) => {
+                        tracing::debug!(%error, %job, "a batched job's state cannot be read");
+                        Sent::Ack(job, deadline, Ok(CancelAck::Started))
+                    }
                 }
             })
             .buffer_unordered(MAX_BATCH)
