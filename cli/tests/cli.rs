@@ -259,6 +259,35 @@ async fn names_are_read_from_stdin() {
 }
 
 #[tokio::test]
+async fn no_batch_sends_each_pipeline_job_its_own_cancel() {
+    let fake = fake_with([running(JOB), running(JOB_B)]).await;
+    let run = json_against(&fake, &["cancel", JOB, JOB_B]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let rpcs_batched = rpcs(&fake);
+    assert!(
+        rpcs_batched.contains(&"BatchCancelPipelineJobs"),
+        "{rpcs_batched:?}"
+    );
+    assert!(
+        !rpcs_batched.contains(&"CancelPipelineJob"),
+        "{rpcs_batched:?}"
+    );
+
+    let fake = fake_with([running(JOB), running(JOB_B)]).await;
+    let run = json_against(&fake, &["cancel", JOB, JOB_B, "--no-batch"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(rpcs(&fake), ["CancelPipelineJob", "CancelPipelineJob"]);
+    for job in [JOB, JOB_B] {
+        assert_eq!(run.by_name(job)["outcome"], "requested");
+        let state = fake.state_of(job);
+        assert!(
+            matches!(state, Some(State::Cancelling | State::Cancelled)),
+            "{job}: {state:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn finished_anyway_exits_3_with_and_without_wait() {
     let spec = running(JOB).with_cancel_outcome(CancelOutcome::Succeeded);
     let fake = fake_with([spec.clone()]).await;

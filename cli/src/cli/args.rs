@@ -173,6 +173,10 @@ pub(crate) struct CancelRunArgs {
     /// At most N requests per second per region (Vertex AI allows about 10).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: Option<u32>,
+    /// Cancel each pipeline job with its own CancelPipelineJob (one call and one audit log
+    /// entry per job) instead of BatchCancelPipelineJobs batches of up to 32 per region.
+    #[arg(long)]
+    pub(crate) no_batch: bool,
 }
 
 /// `cancel`.

@@ -35,10 +35,13 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan `--wait`, `--timeout`, `--poll-interval`, `--concurrency`, `--rate` describe.
+    /// The plan `--wait`, `--timeout`, `--poll-interval`, `--concurrency`, `--rate` and
+    /// `--no-batch` describe.
     pub(crate) fn from_args(run: &CancelRunArgs) -> Self {
         let concurrency = run.concurrency.into();
-        let mut options = CancelMany::default().concurrency(concurrency);
+        let mut options = CancelMany::default()
+            .concurrency(concurrency)
+            .batch(!run.no_batch);
         if run.wait {
             options = options.wait(
                 Wait::up_to(run.timeout)
