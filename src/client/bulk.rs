@@ -310,7 +310,10 @@ impl Client {
         deadline: Option<Instant>,
     ) -> Result<CancelAck> {
         match deadline {
-            Some(deadline) => self.cancel_within(target, limiter, deadline).await,
+            // Boxed: the wait's cancel (retries within a deadline, the read-back) makes a future
+            // several times the size of a plain cancel's, and without a wait every one of the
+            // run's futures in flight would be that size (cache misses, not instructions).
+            Some(deadline) => Box::pin(self.cancel_within(target, limiter, deadline)).await,
             None => {
                 let bounds = Bounds {
                     limiter,
@@ -323,14 +326,25 @@ impl Client {
 
     /// `call`'s answer, given at most one attempt timeout once `stop` has fired (`None`: none
     /// came by then).
-    pub(super) async fn answered_after<T>(
+    pub(super) fn answered_after<'a, T: Send + 'a>(
+        &'a self,
+        call: impl Future<Output = T> + Send + 'a,
+        stop: Option<&'a StopSignal>,
+    ) -> impl Future<Output = Option<T>> + Send + 'a {
+        match stop {
+            None => call.map(Some).left_future(),
+            // Boxed: racing the signal keeps `call` and the race's own state, several times the
+            // size of `call`; unboxed, every future a run has in flight would be that size,
+            // signal or not.
+            Some(stop) => self.answered_or_stopped(call, stop).boxed().right_future(),
+        }
+    }
+
+    async fn answered_or_stopped<T>(
         &self,
         call: impl Future<Output = T>,
-        stop: Option<&StopSignal>,
+        stop: &StopSignal,
     ) -> Option<T> {
-        let Some(stop) = stop else {
-            return Some(call.await);
-        };
         let mut call = std::pin::pin!(call);
         tokio::select! {
             answer = &mut call => Some(answer),
