@@ -1,8 +1,10 @@
 //! `cancel_many`: many cancels at bounded concurrency, optionally confirmed, each target reported
 //! exactly once.
 //!
-//! Two stages run as tasks joined by channels: the first cancels (`buffer_unordered`); the second
-//! confirms the targets still in progress in polling rounds. Within a round, targets that share a
+//! Without a wait the cancels run inside the stream the caller polls (`buffer_unordered`, no
+//! task, no channel): as lazy and as cheap as a hand loop over `cancel`. With a wait, two stages
+//! run as tasks joined by channels: the first cancels; the second confirms the targets still in
+//! progress in polling rounds. Within a round, targets that share a
 //! parent may be confirmed with one List (a page covers up to 100 of them) instead of one Get
 //! each: Vertex AI counts Get and List against the same per-region quota of about 600 a minute,
 //! so this is what lets a bulk cancel with confirmation fit in it. A List is used only while it
