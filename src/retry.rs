@@ -23,6 +23,10 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 
+/// The least time that must be left before a caller's deadline for an attempt to be sent at
+/// all: one with less could not be answered in time, and the server would act on it (a cancel
+/// would start) while the caller heard it unanswered.
+pub(crate) const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(20);
 /// Exponential backoff: the n-th retry waits a uniformly random time up to
 /// `min(max, initial * multiplier^n)` ("full jitter").
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -416,8 +420,10 @@ impl RouteRetrier {
                 return Err(err);
             }
             self.record(false);
-            // An attempt the budget cut short says less than the failure before it.
-            let cut_by_budget = budget.is_some_and(|budget| Instant::now() >= budget)
+            // An attempt the budget cut short (or left unsent, too close to it) says less than
+            // the failure before it.
+            let cut_by_budget = budget
+                .is_some_and(|budget| Instant::now() + MIN_ATTEMPT_TIME >= budget)
                 && err.code() == Some(tonic::Code::DeadlineExceeded);
             let err = match previous.take() {
                 Some(before) if cut_by_budget => before,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{TOKEN, client, target};
 use futures::StreamExt;
 use vertex_cancel::fake::{CancelOutcome, FakeHandle, FakeVertex, FaultRule, ResourceSpec};
-use vertex_cancel::{CancelMany, Outcome, State, Wait};
+use vertex_cancel::{CancelMany, Error, Outcome, State, Wait};
 
 const BUDGET: Duration = Duration::from_secs(1);
 /// `WAIT_GRACE` (2 s), plus room for a loaded machine.
@@ -155,4 +155,57 @@ async fn a_cancel_the_server_never_answers_ends_at_the_deadline() {
     );
     let error = outcome.expect_err("no answer to the cancel");
     assert_eq!(error.code(), Some(tonic::Code::DeadlineExceeded), "{error}");
+}
+
+#[tokio::test]
+async fn a_cancel_the_rate_limit_never_let_out_is_reported_as_not_sent() {
+    // One request a second per region and a wait of 1 s: the first cancel goes at once, the
+    // others wait for the limiter until their budget is spent. Their reports must not blame
+    // the server ("no answer") for cancels it never received; the fake proves they were not.
+    let n = 4;
+    let fake = stuck_fake(n, None).await;
+    let client = common::builder(&fake)
+        .rate_limit_per_region(std::num::NonZeroU32::new(1).unwrap())
+        .build()
+        .await
+        .unwrap();
+    let targets = futures::stream::iter((0..n).map(|i| target(&job(i))));
+    let options = CancelMany::default()
+        .batch(false)
+        .wait(Wait::up_to(BUDGET).first_interval(Duration::from_millis(50)));
+    let run = client.cancel_many(targets, options).collect::<Vec<_>>();
+    let reports = tokio::time::timeout(LIMIT, run)
+        .await
+        .expect("the run ends");
+    assert_eq!(reports.len(), n);
+    let sent = fake
+        .calls()
+        .iter()
+        .filter(|c| c.rpc == "CancelPipelineJob")
+        .count();
+    let mut unsent = 0;
+    for (target, report) in &reports {
+        let state = fake.state_of(&target.to_string());
+        match report {
+            Err(error) if error.to_string().contains("not sent") => {
+                unsent += 1;
+                assert_eq!(state, Some(State::Running), "{target}: never cancelled");
+            }
+            // Sent: its polls share the one request a second with the queued cancels, so its
+            // state may never be read (README: the one case a wait ends in an error).
+            Ok(Outcome::StillRunning { .. }) | Err(Error::WaitTimedOut { .. }) => {
+                assert_eq!(state, Some(State::Cancelling), "{target}");
+            }
+            // Sent as its deadline came: unanswered, and said to be possibly in effect.
+            Err(error) if error.to_string().contains("may have taken effect") => {}
+            other => panic!("{target}: {other:?} ({state:?})"),
+        }
+    }
+    assert!(unsent >= 2, "{reports:?}");
+    assert_eq!(
+        sent,
+        n - unsent,
+        "one cancel sent per target not reported unsent"
+    );
+    client.shutdown().await;
 }

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt, stream};
@@ -321,7 +322,7 @@ impl Client {
                     limiter,
                     deadline: None,
                 };
-                self.cancel_ack(target, bounds).await
+                self.cancel_ack(target, bounds, &AtomicU32::new(0)).await
             }
         }
     }

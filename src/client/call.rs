@@ -17,7 +17,7 @@ use crate::channel::GrpcChannel;
 use crate::endpoint::{Endpoint, check_plaintext};
 use crate::error::{Error, Result};
 use crate::name::Service;
-use crate::retry::RouteRetrier;
+use crate::retry::{MIN_ATTEMPT_TIME, RouteRetrier};
 
 use super::builder::GRPC_TIMEOUT;
 use super::handle::Client;
@@ -97,7 +97,8 @@ impl RegionLimiter {
 }
 
 impl Client {
-    /// Runs one RPC with retries. `send` invokes the generated stub on a channel.
+    /// Runs one RPC with retries. `send` invokes the generated stub on a channel; `attempts`
+    /// counts the attempts actually sent (past the rate limit and the token wait).
     pub(crate) async fn call<Req, Resp, Fut>(
         &self,
         rpc: &'static Rpc,
@@ -126,10 +127,7 @@ impl Client {
         let counter = AtomicU32::new(0);
         let run = route.retrier.run(site.deadline, |attempt| {
             counter.fetch_add(1, Ordering::Relaxed);
-            if let Some(shared) = attempts {
-                shared.fetch_add(1, Ordering::Relaxed);
-            }
-            let one = self.attempt(&route, &site, message.clone(), &send);
+            let one = self.attempt(&route, &site, message.clone(), attempts, &send);
             measured(rpc, attempt, one)
         });
         // Boxed: the retry/timeout/stub state is several KiB, and unboxed it would be copied
@@ -160,6 +158,7 @@ impl Client {
         route: &Route,
         site: &CallSite<'_>,
         message: Req,
+        sent: Option<&AtomicU32>,
         send: &impl Fn(GrpcChannel, tonic::Request<Req>) -> Fut,
     ) -> Result<Resp>
     where
@@ -183,6 +182,19 @@ impl Client {
                     .attempt_timeout
                     .min(deadline.saturating_duration_since(started))
             });
+        // A call with (almost) no time left is not sent: it could not be answered in time, and
+        // the server would act on it (a cancel would start) while we reported it unanswered.
+        if timeout < MIN_ATTEMPT_TIME {
+            return Err(Error::from(tonic::Status::deadline_exceeded(format!(
+                "not sent to {}: the deadline passed while the call waited for the rate limit \
+                 or a token",
+                route.endpoint
+            ))));
+        }
+        // Counted once past the rate limit and the token: what the server may have seen.
+        if let Some(sent) = sent {
+            sent.fetch_add(1, Ordering::Relaxed);
+        }
         let one = async {
             send(route.channel.clone(), request)
                 .await

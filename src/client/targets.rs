@@ -122,7 +122,11 @@ impl Client {
     /// [`Error::AlreadyFinished`] (with the state read back) when the target was already terminal;
     /// the server variants of [`Error`]; [`Error::RetriesExhausted`] after retries.
     pub async fn cancel(&self, target: &Target) -> Result<()> {
-        match self.cancel_ack(target, Bounds::default()).await? {
+        let attempts = AtomicU32::new(0);
+        match self
+            .cancel_ack(target, Bounds::default(), &attempts)
+            .await?
+        {
             CancelAck::Started => Ok(()),
             CancelAck::AlreadyTerminal { rpc, status } => Err(Error::AlreadyFinished {
                 rpc,
@@ -244,10 +248,10 @@ impl Client {
         &self,
         target: &Target,
         bounds: Bounds<'_>,
+        attempts: &AtomicU32,
     ) -> Result<CancelAck> {
-        let attempts = AtomicU32::new(0);
         let sent = with_kind!(target.kind(), K => {
-            self.cancel_kind::<K>(target, bounds, &attempts).await
+            self.cancel_kind::<K>(target, bounds, attempts).await
         });
         let rpc = match sent {
             Ok(()) => return Ok(CancelAck::Started),

@@ -6,6 +6,7 @@
 //! (NOT_FOUND, PERMISSION_DENIED, ...) ends the wait with that error.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, stream};
@@ -147,9 +148,22 @@ impl Client {
             deadline: Some(deadline),
         };
         let started = Instant::now();
-        cut_at(Some(deadline), self.cancel_ack(target, bounds))
-            .await
-            .unwrap_or_else(|| Err(no_answer("cancel", target, started.elapsed())))
+        let sent = AtomicU32::new(0);
+        let cut = cut_at(Some(deadline), self.cancel_ack(target, bounds, &sent)).await;
+        cut.unwrap_or_else(|| {
+            let waited = started.elapsed();
+            // Not one attempt left: the wait went on a rate limit or a token, not on the server.
+            if sent.load(Ordering::Relaxed) == 0 {
+                return Err(Error::from(tonic::Status::deadline_exceeded(format!(
+                    "the cancel of {target} was not sent within {waited:.1?}: the wait was \
+                     spent waiting for the rate limit (or a token)"
+                ))));
+            }
+            Err(Error::from(tonic::Status::deadline_exceeded(format!(
+                "no answer to the cancel of {target} within {waited:.1?} (it was sent: it may \
+                 have taken effect)"
+            ))))
+        })
     }
 
     async fn wait_until(&self, target: &Target, wait: Wait, deadline: Instant) -> Result<Outcome> {
