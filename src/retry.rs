@@ -420,15 +420,17 @@ impl RouteRetrier {
                 return Err(err);
             }
             self.record(false);
-            // An attempt the budget cut short (or left unsent, too close to it) says less than
-            // the failure before it.
-            let cut_by_budget = budget
-                .is_some_and(|budget| Instant::now() + MIN_ATTEMPT_TIME >= budget)
-                && err.code() == Some(tonic::Code::DeadlineExceeded);
+            // Too close to the budget for another attempt to be sent: stop here. An attempt the
+            // budget cut short (or left unsent) says less than the failure before it.
+            let at_end = budget.is_some_and(|budget| Instant::now() + MIN_ATTEMPT_TIME >= budget);
+            let cut_by_budget = at_end && err.code() == Some(tonic::Code::DeadlineExceeded);
             let err = match previous.take() {
                 Some(before) if cut_by_budget => before,
                 _ => err,
             };
+            if at_end {
+                return Err(give_up(attempts, started.elapsed(), err));
+            }
             let backoff = backoff
                 .get_or_insert_with(|| Backoff::with_rng(self.config.backoff, self.fork_rng()));
             match self.next_delay(attempts, deadline, budget.is_some(), backoff, &err) {

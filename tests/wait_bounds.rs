@@ -209,3 +209,26 @@ async fn a_cancel_the_rate_limit_never_let_out_is_reported_as_not_sent() {
     );
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_short_attempt_timeout_without_a_deadline_still_sends() {
+    // Only a caller's deadline keeps an attempt from being sent; a short attempt timeout alone
+    // never does (it bounds the wait for the answer, not whether to ask).
+    let fake = stuck_fake(1, None).await;
+    let client = common::builder(&fake)
+        .attempt_timeout(Duration::from_millis(15))
+        .build()
+        .await
+        .unwrap();
+    let result = client.cancel(&target(&job(0))).await;
+    if let Err(error) = &result {
+        assert!(!error.to_string().contains("not sent"), "{error}");
+    }
+    let sent = fake
+        .calls()
+        .iter()
+        .filter(|c| c.rpc == "CancelPipelineJob")
+        .count();
+    assert!(sent >= 1, "{result:?}");
+    client.shutdown().await;
+}

@@ -182,12 +182,16 @@ impl Client {
                     .attempt_timeout
                     .min(deadline.saturating_duration_since(started))
             });
-        // A call with (almost) no time left is not sent: it could not be answered in time, and
-        // the server would act on it (a cancel would start) while we reported it unanswered.
-        if timeout < MIN_ATTEMPT_TIME {
+        // A call with (almost) no time left before the caller's deadline is not sent: it could
+        // not be answered in time, and the server would act on it (a cancel would start) while
+        // we reported it unanswered. (Without a deadline the attempt timeout alone bounds it.)
+        let left = site
+            .deadline
+            .map(|deadline| deadline.saturating_duration_since(started));
+        if left.is_some_and(|left| left < MIN_ATTEMPT_TIME) {
             return Err(Error::from(tonic::Status::deadline_exceeded(format!(
-                "not sent to {}: the deadline passed while the call waited for the rate limit \
-                 or a token",
+                "not sent to {}: under {MIN_ATTEMPT_TIME:?} was left of the wait (spent waiting \
+                 for the rate limit or a token, or too short a budget)",
                 route.endpoint
             ))));
         }

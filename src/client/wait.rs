@@ -49,6 +49,9 @@ pub struct Wait {
 
 impl Wait {
     /// Poll for up to `budget`: first after 1 s, then growing x2 to at most 30 s.
+    ///
+    /// No call is sent with less than 20 ms of the budget left (it could not be answered in
+    /// time, yet the server would act on it): a budget that short cancels nothing, and says so.
     pub fn up_to(budget: Duration) -> Self {
         Self {
             budget,
@@ -156,7 +159,7 @@ impl Client {
             if sent.load(Ordering::Relaxed) == 0 {
                 return Err(Error::from(tonic::Status::deadline_exceeded(format!(
                     "the cancel of {target} was not sent within {waited:.1?}: the wait was \
-                     spent waiting for the rate limit (or a token)"
+                     spent waiting for the rate limit (or a token), or was too short"
                 ))));
             }
             Err(Error::from(tonic::Status::deadline_exceeded(format!(
