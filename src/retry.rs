@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 /// all: one with less could not be answered in time, and the server would act on it (a cancel
 /// would start) while the caller heard it unanswered.
 pub(crate) const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(20);
+
 /// Exponential backoff: the n-th retry waits a uniformly random time up to
 /// `min(max, initial * multiplier^n)` ("full jitter").
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -17,10 +17,15 @@ fn job(i: usize) -> String {
 }
 
 fn running(n: usize) -> FakeVertexBuilder {
+    running_for(n, Duration::from_millis(30))
+}
+
+/// `n` running pipeline jobs, each taking `delay` to cancel.
+fn running_for(n: usize, delay: Duration) -> FakeVertexBuilder {
     (0..n).fold(
         FakeVertex::builder()
             .token(TOKEN)
-            .cancel_delay(Duration::from_millis(30))
+            .cancel_delay(delay)
             .record_calls(true),
         |b, i| b.pipeline_job(job(i), State::Running),
     )
@@ -277,14 +282,7 @@ async fn without_a_wait_a_batch_whose_jobs_cancel_slowly_is_reported_within_a_se
     // Google's operation finishes only once every job has been cancelled (minutes for a
     // running pipeline): the run must not sit on it for an attempt timeout (10 s).
     let n = 40;
-    let fake = (0..n)
-        .fold(
-            FakeVertex::builder()
-                .token(TOKEN)
-                .cancel_delay(Duration::from_secs(60))
-                .record_calls(true),
-            |b, i| b.pipeline_job(job(i), State::Running),
-        )
+    let fake = running_for(n, Duration::from_secs(60))
         .start()
         .await
         .unwrap();
@@ -309,14 +307,8 @@ async fn without_a_wait_a_batched_job_whose_state_cannot_be_read_is_requested_no
     // The batch was accepted; only the read-back after it fails (the operation is not done:
     // the jobs cancel slowly). The cancel was not refused, so no job is reported as failed.
     let n = 40;
-    let fake = (0..n)
-        .fold(
-            FakeVertex::builder()
-                .token(TOKEN)
-                .cancel_delay(Duration::from_secs(60))
-                .fault(FaultRule::fail(tonic::Code::Unavailable).on_methods(["GetPipelineJob"])),
-            |b, i| b.pipeline_job(job(i), State::Running),
-        )
+    let fake = running_for(n, Duration::from_secs(60))
+        .fault(FaultRule::fail(tonic::Code::Unavailable).on_methods(["GetPipelineJob"]))
         .start()
         .await
         .unwrap();

@@ -134,14 +134,10 @@ impl Client {
         // at every level of the caller's futures (measured: 7 KiB per cancel future, moved
         // several times per call; see BENCHMARKS.md). Entered on every poll only when some
         // subscriber wants the span.
-        let result = if span.is_disabled() {
-            Box::pin(run).await
-        } else {
-            Box::pin(run.instrument(span.clone())).await
-        };
         if span.is_disabled() {
-            return result;
+            return Box::pin(run).await;
         }
+        let result = Box::pin(run.instrument(span.clone())).await;
         let code = result
             .as_ref()
             .err()
@@ -189,11 +185,7 @@ impl Client {
             .deadline
             .map(|deadline| deadline.saturating_duration_since(started));
         if left.is_some_and(|left| left < MIN_ATTEMPT_TIME) {
-            return Err(Error::from(tonic::Status::deadline_exceeded(format!(
-                "not sent to {}: under {MIN_ATTEMPT_TIME:?} was left of the wait (spent waiting \
-                 for the rate limit or a token, or too short a budget)",
-                route.endpoint
-            ))));
+            return Err(not_sent(&route.endpoint, started.elapsed()));
         }
         // Counted once past the rate limit and the token: what the server may have seen.
         if let Some(sent) = sent {
@@ -280,6 +272,14 @@ impl Client {
         routes.push((service, Arc::clone(&route)));
         Ok(route)
     }
+}
+
+/// A call the caller's deadline left no time to send (`to`: where, or what, it was for).
+pub(super) fn not_sent(to: &dyn std::fmt::Display, waited: std::time::Duration) -> Error {
+    Error::from(tonic::Status::deadline_exceeded(format!(
+        "not sent to {to}: under {MIN_ATTEMPT_TIME:?} of the wait was left after {waited:.1?} \
+         (spent waiting for the rate limit or a token, or too short a budget)"
+    )))
 }
 
 /// The routes of one location, one per service used there: a short list, searched in place.

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::name::Target;
 use crate::outcome::{Outcome, State, TargetStatus};
 
-use super::call::RegionLimiter;
+use super::call::{RegionLimiter, not_sent};
 use super::handle::Client;
 use super::targets::{Bounds, CancelAck};
 
@@ -157,10 +157,7 @@ impl Client {
             let waited = started.elapsed();
             // Not one attempt left: the wait went on a rate limit or a token, not on the server.
             if sent.load(Ordering::Relaxed) == 0 {
-                return Err(Error::from(tonic::Status::deadline_exceeded(format!(
-                    "the cancel of {target} was not sent within {waited:.1?}: the wait was \
-                     spent waiting for the rate limit (or a token), or was too short"
-                ))));
+                return Err(not_sent(target, waited));
             }
             Err(Error::from(tonic::Status::deadline_exceeded(format!(
                 "no answer to the cancel of {target} within {waited:.1?} (it was sent: it may \
