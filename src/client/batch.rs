@@ -32,7 +32,7 @@ use crate::wire::google::cloud::aiplatform::v1 as aip;
 use crate::wire::google::longrunning as lro;
 use aip::pipeline_service_client::PipelineServiceClient;
 
-use super::bulk::{StopSignal, stopped};
+use super::bulk::{CancelMany, StopSignal, stopped};
 use super::call::{CallSite, RegionLimiter};
 use super::handle::Client;
 use super::kinds::{BATCH_CANCEL_PIPELINE_JOBS, Operations};
@@ -83,6 +83,7 @@ pub(super) type UnitSent = std::iter::Chain<std::option::IntoIter<Sent>, std::ve
 
 /// What every cancel of one `cancel_many` run shares.
 pub(super) struct CancelRun {
+    pub(super) client: Client,
     limiter: Option<Arc<RegionLimiter>>,
     stop: Option<StopSignal>,
     /// The wait's budget (with a wait), from when a target's cancel is sent.
@@ -98,18 +99,18 @@ pub(super) struct CancelRun {
 
 impl CancelRun {
     pub(super) fn new(
-        concurrency: usize,
+        client: Client,
+        options: &CancelMany,
         limiter: Option<Arc<RegionLimiter>>,
-        stop: Option<StopSignal>,
         budget: Option<Duration>,
-        batch: bool,
     ) -> Arc<Self> {
         Arc::new(Self {
-            batch,
+            client,
+            batch: options.batch,
             limiter,
-            stop,
+            stop: options.stop.clone(),
             budget,
-            permits: Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS)),
+            permits: Semaphore::new(options.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
             unbatched: Mutex::default(),
         })
     }
@@ -320,15 +321,21 @@ impl Client {
         // A batch's state is boxed: it is several KiB, and every future of the run in flight
         // would be that size (and copied at each move), single cancels too.
         match unit {
-            Unit::One(target) => {
-                let sent = self.cancel_single(target, run.deadline(), run).await;
-                sent.ok().into_iter().chain(Vec::new())
-            }
+            Unit::One(target) => self
+                .cancel_alone(target, run)
+                .await
+                .into_iter()
+                .chain(Vec::new()),
             Unit::Batch { parent, jobs } => {
                 let sent = Box::pin(self.cancel_batch(&parent, jobs, run)).await;
                 None.into_iter().chain(sent)
             }
         }
+    }
+
+    /// One target cancelled alone: what it sent, `None` if the run stopped before.
+    pub(super) async fn cancel_alone(&self, target: Target, run: &CancelRun) -> Option<Sent> {
+        self.cancel_single(target, run.deadline(), run).await.ok()
     }
 
     /// One target's own cancel; the target back if the run stopped before it was sent.

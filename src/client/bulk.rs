@@ -27,7 +27,7 @@ use crate::error::Result;
 use crate::name::{Service, Target, TargetKind};
 use crate::outcome::{Outcome, State, TargetStatus};
 
-use super::batch::{CancelRun, Sent, Unit, gather};
+use super::batch::{CancelRun, Sent, gather};
 use super::call::RegionLimiter;
 use super::confirm_list::{MemberList, can_list, wall_time};
 use super::handle::Client;
@@ -72,12 +72,12 @@ pub(super) async fn stopped(stop: Option<&StopSignal>) {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CancelMany {
-    concurrency: usize,
+    pub(super) concurrency: usize,
     wait: Option<Wait>,
     rate_per_region: Option<NonZeroU32>,
     list_threshold: usize,
-    stop: Option<StopSignal>,
-    batch: bool,
+    pub(super) stop: Option<StopSignal>,
+    pub(super) batch: bool,
 }
 
 impl Default for CancelMany {
@@ -283,26 +283,33 @@ impl Client {
         S: Stream<Item = Target> + Send + 'static,
     {
         let budget = options.wait.map(|w| w.budget());
-        let stop = options.stop.clone();
-        let input = match &stop {
+        let input = match &options.stop {
             Some(stop) => targets.take_until(stop.0.clone()).left_stream(),
             None => targets.right_stream(),
         };
-        let run = CancelRun::new(options.concurrency, limiter, stop, budget, options.batch);
-        let units = if options.batch {
-            gather(input, Arc::clone(&run)).left_stream()
-        } else {
-            input.map(Unit::One).right_stream()
-        };
-        let client = self.clone();
-        units
+        let run = CancelRun::new(self.clone(), options, limiter, budget);
+        // Each cancel's future holds the run, and through it the client: one shared count to
+        // touch per target, not two.
+        if !options.batch {
+            // Every target is a unit of its own: no gathering, and no per-unit iterator to
+            // flatten (each report would be moved through it).
+            return input
+                .map(move |target| {
+                    let run = Arc::clone(&run);
+                    async move { run.client.cancel_alone(target, &run).await }
+                })
+                .buffer_unordered(options.concurrency)
+                .filter_map(std::future::ready)
+                .left_stream();
+        }
+        gather(input, Arc::clone(&run))
             .map(move |unit| {
-                let client = client.clone();
                 let run = Arc::clone(&run);
-                async move { client.cancel_unit(unit, &run).await }
+                async move { run.client.cancel_unit(unit, &run).await }
             })
             .buffer_unordered(options.concurrency)
             .flat_map(stream::iter)
+            .right_stream()
     }
 
     /// One target's cancel: within its wait's deadline when there is one.
