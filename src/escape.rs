@@ -19,7 +19,9 @@ const SHOWN_INPUT_CHARS: usize = 120;
 /// - C0 controls (U+0000 to U+001F), DEL (U+007F) and C1 controls (U+0080 to U+009F, U+009B
 ///   "CSI" included), which a terminal would act on;
 /// - the bidirectional formatting characters (U+061C, U+200E, U+200F, U+202A to U+202E,
-///   U+2066 to U+2069), which reorder what is shown after them.
+///   U+2066 to U+2069), which reorder what is shown after them;
+/// - the line and paragraph separators (U+2028, U+2029), which some terminals, log viewers
+///   and pagers break lines on: a forged line, like a newline's.
 ///
 /// Every other character, non-ASCII letters and backslashes included, is kept, so display names
 /// stay readable. At most `max_chars` characters of `text` are shown (use
@@ -37,7 +39,9 @@ const SHOWN_INPUT_CHARS: usize = 120;
 /// assert_eq!(for_terminal("abcdef", 2), "ab... (4 more bytes)");
 /// ```
 pub fn for_terminal(text: &str, max_chars: usize) -> String {
-    escape_capped(text, max_chars, |c| c.is_control() || is_bidi_control(c))
+    escape_capped(text, max_chars, |c| {
+        c.is_control() || is_bidi_control(c) || is_line_separator(c)
+    })
 }
 
 /// Repeats untrusted input in an error message: at most 120 characters, with everything but
@@ -89,6 +93,11 @@ fn is_bidi_control(c: char) -> bool {
     )
 }
 
+/// Unicode's own line and paragraph separators: not control characters, yet line breaks.
+fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +111,15 @@ mod tests {
             "a\\nb\\r\\u{1b}[1A\\u{1b}[2K\\u{9b}31m\\u{7f}\\u{85}\\u{0}\\t\\u{202e}z"
         );
         assert!(!shown.chars().any(|c| c.is_control() || is_bidi_control(c)));
+    }
+
+    #[test]
+    fn unicode_line_separators_cannot_forge_a_line() {
+        let forged = "job-1\u{2028}job-2 CANCELLED\u{2029}";
+        assert_eq!(
+            for_terminal(forged, DEFAULT_SHOWN_CHARS),
+            "job-1\\u{2028}job-2 CANCELLED\\u{2029}"
+        );
     }
 
     #[test]
