@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -389,18 +390,25 @@ impl RouteRetrier {
     /// and a retry the throttle rejects is postponed by a backoff delay instead of abandoned,
     /// so no request is sent that the throttle refused.
     ///
+    /// `sent` is counted by each attempt once it goes out (past the rate limit and the
+    /// token): an attempt that never did (the caller's deadline came first) is neither recorded
+    /// by the throttle, which weighs the server's answers, nor counted as an attempt made.
+    ///
     /// # Errors
     /// A non-retryable error as it came; a retryable one as it came if only one attempt was
-    /// made, else [`Error::RetriesExhausted`] wrapping the last.
+    /// sent, else [`Error::RetriesExhausted`] wrapping the last.
     pub(crate) async fn run<T, F, Fut>(
         &self,
         budget: Option<Instant>,
+        sent: &AtomicU32,
         mut attempt: F,
     ) -> Result<T, Error>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
+        let first_sent = sent.load(Ordering::Relaxed);
+        let sent_so_far = || sent.load(Ordering::Relaxed).wrapping_sub(first_sent);
         let started = Instant::now();
         let deadline = budget.or_else(|| started.checked_add(self.config.total_timeout));
         // Forked on the first retry only: the common path (success at once) draws nothing.
@@ -409,7 +417,10 @@ impl RouteRetrier {
         let mut previous: Option<Error> = None;
         loop {
             attempts += 1;
-            let err = match attempt(attempts).await {
+            let before = sent.load(Ordering::Relaxed);
+            let result = attempt(attempts).await;
+            let went_out = sent.load(Ordering::Relaxed) != before;
+            let err = match result {
                 Ok(value) => {
                     self.record(true);
                     return Ok(value);
@@ -417,10 +428,14 @@ impl RouteRetrier {
                 Err(err) => err,
             };
             if !err.is_retryable() {
-                self.record(true);
+                if went_out {
+                    self.record(true);
+                }
                 return Err(err);
             }
-            self.record(false);
+            if went_out {
+                self.record(false);
+            }
             // Too close to the budget for another attempt to be sent: stop here. An attempt the
             // budget cut short (or left unsent) says less than the failure before it.
             let at_end = budget.is_some_and(|budget| Instant::now() + MIN_ATTEMPT_TIME >= budget);
@@ -430,7 +445,7 @@ impl RouteRetrier {
                 _ => err,
             };
             if at_end {
-                return Err(give_up(attempts, started.elapsed(), err));
+                return Err(give_up(sent_so_far(), started.elapsed(), err));
             }
             let backoff = backoff
                 .get_or_insert_with(|| Backoff::with_rng(self.config.backoff, self.fork_rng()));
@@ -447,7 +462,7 @@ impl RouteRetrier {
                 }
                 Err(why) => {
                     tracing::debug!(attempt = attempts, code = ?err.code(), "not retrying: {why}");
-                    return Err(give_up(attempts, started.elapsed(), err));
+                    return Err(give_up(sent_so_far(), started.elapsed(), err));
                 }
             }
         }
@@ -502,6 +517,7 @@ impl RouteRetrier {
     }
 }
 
+/// `attempts`: those sent.
 fn give_up(attempts: u32, elapsed: Duration, last: Error) -> Error {
     if attempts <= 1 {
         return last;
@@ -532,6 +548,26 @@ mod tests {
         ))
     }
 
+    impl RouteRetrier {
+        /// `run` where every attempt goes out.
+        async fn run_all_sent<T, F, Fut>(
+            &self,
+            budget: Option<Instant>,
+            mut attempt: F,
+        ) -> Result<T>
+        where
+            F: FnMut(u32) -> Fut,
+            Fut: Future<Output = Result<T, Error>>,
+        {
+            let sent = AtomicU32::new(0);
+            self.run(budget, &sent, |n| {
+                sent.fetch_add(1, Ordering::Relaxed);
+                attempt(n)
+            })
+            .await
+        }
+    }
+
     fn seeded(config: RetryConfig, seed: u64) -> RouteRetrier {
         Retrier::new(config)
             .with_rng(StdRng::seed_from_u64(seed))
@@ -546,7 +582,7 @@ mod tests {
     ) -> (Result<u32, Error>, Vec<Instant>) {
         let starts = std::cell::RefCell::new(Vec::new());
         let result = retrier
-            .run(None, |n| {
+            .run_all_sent(None, |n| {
                 starts.borrow_mut().push(Instant::now());
                 std::future::ready(outcome(n))
             })
@@ -562,7 +598,7 @@ mod tests {
     ) -> (Result<u32, Error>, Vec<Instant>) {
         let starts = std::cell::RefCell::new(Vec::new());
         let result = retrier
-            .run(Some(deadline), |n| {
+            .run_all_sent(Some(deadline), |n| {
                 starts.borrow_mut().push(Instant::now());
                 std::future::ready(outcome(n))
             })
@@ -747,6 +783,41 @@ mod tests {
         assert_eq!(result.unwrap_err().code(), Some(Code::FailedPrecondition));
     }
 
+    /// Within a budget, attempts 1..=`sent_ones` go out and fail UNAVAILABLE; the next one is
+    /// held (a rate limit) until under `MIN_ATTEMPT_TIME` of the budget is left and never sent.
+    async fn last_attempt_unsent(sent_ones: u32) -> Error {
+        let retrier = seeded(RetryConfig::default().with_throttle_k(None), 12);
+        let budget = Instant::now() + Duration::from_secs(30);
+        let sent = AtomicU32::new(0);
+        retrier
+            .run(Some(budget), &sent, |n| {
+                let sent = &sent;
+                async move {
+                    if n <= sent_ones {
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        return Err::<(), _>(unavailable());
+                    }
+                    tokio::time::sleep_until(budget - MIN_ATTEMPT_TIME / 2).await;
+                    Err(Error::from(tonic::Status::deadline_exceeded("not sent")))
+                }
+            })
+            .await
+            .unwrap_err()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_never_sent_is_not_counted() {
+        // One sent, one not: the error is the one attempt's, not "gave up after 2 attempts".
+        let one = last_attempt_unsent(1).await;
+        assert!(matches!(one, Error::Unavailable(_)), "{one:?}");
+        let two = last_attempt_unsent(2).await;
+        assert!(
+            matches!(two, Error::RetriesExhausted { attempts: 2, ref last, .. }
+                if matches!(**last, Error::Unavailable(_))),
+            "{two:?}"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn config_none_makes_one_attempt() {
         let retrier = seeded(RetryConfig::none(), 7);
@@ -760,7 +831,7 @@ mod tests {
         let retrier = seeded(RetryConfig::default(), 8);
         let attempts = Cell::new(0u32);
         let call = || {
-            retrier.run(None, |_| {
+            retrier.run_all_sent(None, |_| {
                 attempts.set(attempts.get() + 1);
                 std::future::ready(Err::<(), _>(unavailable()))
             })
@@ -792,7 +863,7 @@ mod tests {
         let mut succeeded = 0;
         for _ in 0..calls {
             let result = retrier
-                .run(None, |_| {
+                .run_all_sent(None, |_| {
                     let fail = faults.borrow_mut().random_bool(0.3);
                     std::future::ready(if fail { Err(unavailable()) } else { Ok(()) })
                 })

@@ -133,10 +133,11 @@ impl Client {
             rpc.grpc.status_code = tracing::field::Empty,
         );
         let started = Instant::now();
-        let counter = AtomicU32::new(0);
-        let run = route.retrier.run(site.deadline, |attempt| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            let one = self.attempt(&route, &site, message.clone(), attempts, &send);
+        let own = AtomicU32::new(0);
+        let sent = attempts.unwrap_or(&own);
+        let sent_before = sent.load(Ordering::Relaxed);
+        let run = route.retrier.run(site.deadline, sent, |attempt| {
+            let one = self.attempt(&route, &site, message.clone(), sent, &send);
             measured(rpc, attempt, one)
         });
         // Boxed: the retry/timeout/stub state is 2.6 KiB (8 KiB while the attempt and its
@@ -152,7 +153,8 @@ impl Client {
             .err()
             .and_then(Error::code)
             .unwrap_or(tonic::Code::Ok);
-        span.record("rpc.attempts", counter.load(Ordering::Relaxed));
+        let attempts_sent = sent.load(Ordering::Relaxed).wrapping_sub(sent_before);
+        span.record("rpc.attempts", attempts_sent);
         span.record("rpc.grpc.status_code", code as i32);
         tracing::debug!(parent: &span, duration_ms = started.elapsed().as_millis() as u64, code = ?code, "rpc finished");
         result
@@ -163,7 +165,7 @@ impl Client {
         route: &Route,
         site: &CallSite<'_>,
         message: Req,
-        sent: Option<&AtomicU32>,
+        sent: &AtomicU32,
         send: &impl Fn(GrpcChannel, tonic::Request<Req>) -> Fut,
     ) -> Result<Resp>
     where
@@ -197,9 +199,7 @@ impl Client {
             return Err(not_sent(&route.endpoint, started.elapsed()));
         }
         // Counted once past the rate limit and the token: what the server may have seen.
-        if let Some(sent) = sent {
-            sent.fetch_add(1, Ordering::Relaxed);
-        }
+        sent.fetch_add(1, Ordering::Relaxed);
         let timed_out = || {
             Error::from(tonic::Status::deadline_exceeded(format!(
                 "no answer from {} within {timeout:?}",
