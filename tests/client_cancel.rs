@@ -3,13 +3,15 @@
 
 mod common;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use common::{TOKEN, builder, calls_of, client, quick_wait, target};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use vertex_cancel::fake::{CancelOutcome, FakeVertex, FaultRule, ResourceSpec};
 use vertex_cancel::{
-    Client, Credentials, Error, LocationName, Outcome, RetryConfig, Service, State, Target,
+    CancelMany, Client, Credentials, Error, LocationName, Outcome, RetryConfig, Service, State,
+    Target,
 };
 
 const PIPELINE: &str = "projects/p/locations/us-central1/pipelineJobs/a";
@@ -478,4 +480,45 @@ async fn zero_connections_per_endpoint_is_refused_at_build() {
         .build()
         .await
         .expect("one connection is fine");
+}
+
+#[tokio::test]
+async fn a_refused_cancel_whose_state_cannot_be_read_in_time_is_already_finished() {
+    // The run's rate limit allows one call a second. The first target's cancel takes the first
+    // slot and is answered FAILED_PRECONDITION (it succeeded long ago); its read-back Get then
+    // queues behind the other targets' cancels for the next slots, past the wait's cut. The
+    // cancel was answered, so the report must not say it went unanswered: it is what a failed
+    // read-back gives, finished in a state not read.
+    let running = |i| format!("projects/p/locations/us-central1/pipelineJobs/r{i}");
+    let fake = FakeVertex::builder()
+        .token(TOKEN)
+        .pipeline_job(PIPELINE, State::Succeeded)
+        .resources((0..8).map(|i| ResourceSpec::new(running(i), State::Running)))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake).await;
+    let budget = Duration::from_millis(100);
+    let options = CancelMany::default()
+        .batch(false)
+        .wait(quick_wait(budget))
+        .rate_per_region(NonZeroU32::MIN);
+    let targets: Vec<_> = std::iter::once(target(PIPELINE))
+        .chain((0..8).map(|i| target(&running(i))))
+        .collect();
+    let started = std::time::Instant::now();
+    let reports: Vec<_> = client
+        .cancel_many(futures::stream::iter(targets), options)
+        .collect()
+        .await;
+    assert!(started.elapsed() < budget + Duration::from_secs(3));
+    let first = reports.iter().find(|(t, _)| t.to_string() == PIPELINE);
+    let Some((_, Err(Error::AlreadyFinished { rpc, state }))) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(rpc.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(*state, None);
+    assert_eq!(fake.state_of(PIPELINE), Some(State::Succeeded));
+    let cancels = calls_of(&fake, "CancelPipelineJob");
+    assert_eq!(cancels.len(), 1, "only the first slot's cancel went out");
 }

@@ -15,7 +15,6 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
 
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt, stream};
@@ -31,7 +30,7 @@ use super::batch::{CancelRun, Sent, gather};
 use super::call::RegionLimiter;
 use super::confirm_list::{MemberList, can_list, wall_time};
 use super::handle::Client;
-use super::targets::{Bounds, CancelAck};
+use super::targets::{Bounds, CancelAck, CancelProgress};
 use super::wait::{Wait, deadline_after, is_missed_poll, no_answer};
 
 /// With a wait, at most this many targets per unit of concurrency wait for confirmation at
@@ -244,7 +243,7 @@ impl Client {
         &self,
         targets: S,
         options: CancelMany,
-    ) -> impl Stream<Item = Report> + Send + Unpin + 'static
+    ) -> impl Stream<Item = Report> + Send + Unpin + 'static + use<S>
     where
         S: Stream<Item = Target> + Send + 'static,
     {
@@ -329,7 +328,8 @@ impl Client {
                     limiter,
                     deadline: None,
                 };
-                self.cancel_ack(target, bounds, &AtomicU32::new(0)).await
+                self.cancel_ack(target, bounds, &CancelProgress::default())
+                    .await
             }
         }
     }

@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use tokio::time::Instant;
@@ -95,6 +95,27 @@ impl CancelAck {
     }
 }
 
+/// What a cancel has done so far, for a caller that may cut it short at its deadline.
+#[derive(Debug, Default)]
+pub(crate) struct CancelProgress {
+    /// Attempts sent (past the rate limit and the token): the server may have seen them.
+    pub(crate) sent: AtomicU32,
+    /// The server's FAILED_PRECONDITION, once it refused and the state is being read back.
+    pub(crate) refused: OnceLock<tonic::Status>,
+}
+
+impl CancelProgress {
+    /// What a cancel cut short at this point tells, if anything: refused, its state unread, is
+    /// taken as already terminal, as when the read-back fails.
+    pub(crate) fn refusal(&self) -> Option<CancelAck> {
+        let status = self.refused.get()?.clone();
+        Some(CancelAck::AlreadyTerminal {
+            rpc: RpcError::new(status),
+            status: None,
+        })
+    }
+}
+
 /// How a call of a bulk run or a wait is bounded: the run's rate limit and the caller's
 /// deadline (retries within it, not up to a fixed count).
 #[derive(Debug, Clone, Copy, Default)]
@@ -122,9 +143,8 @@ impl Client {
     /// [`Error::AlreadyFinished`] (with the state read back) when the target was already terminal;
     /// the server variants of [`Error`]; [`Error::RetriesExhausted`] after retries.
     pub async fn cancel(&self, target: &Target) -> Result<()> {
-        let attempts = AtomicU32::new(0);
         match self
-            .cancel_ack(target, Bounds::default(), &attempts)
+            .cancel_ack(target, Bounds::default(), &CancelProgress::default())
             .await?
         {
             CancelAck::Started => Ok(()),
@@ -243,24 +263,27 @@ impl Client {
     /// Cancel, and on FAILED_PRECONDITION read the state back: CANCELLING means cancellation is
     /// under way (a success), and so does CANCELLED after a retry (an earlier attempt landed);
     /// a terminal state means the target had already finished; any other state leaves the
-    /// server's refusal as it is.
+    /// server's refusal as it is. A state that cannot be read leaves the target taken as
+    /// already terminal (FAILED_PRECONDITION is how Vertex AI refuses to cancel finished work).
     pub(crate) async fn cancel_ack(
         &self,
         target: &Target,
         bounds: Bounds<'_>,
-        attempts: &AtomicU32,
+        progress: &CancelProgress,
     ) -> Result<CancelAck> {
         let sent = with_kind!(target.kind(), K => {
-            self.cancel_kind::<K>(target, bounds, attempts).await
+            self.cancel_kind::<K>(target, bounds, &progress.sent).await
         });
         let rpc = match sent {
             Ok(()) => return Ok(CancelAck::Started),
             Err(Error::Other(rpc)) if rpc.code() == tonic::Code::FailedPrecondition => rpc,
             Err(error) => return Err(error),
         };
+        // A caller cutting the read-back at its deadline still learns what the cancel was told.
+        let _ = progress.refused.set(rpc.status().clone());
         let status = self.get_with(target, bounds).await.ok();
         let state = status.as_ref().map(|s| s.state);
-        let retried = attempts.load(Ordering::Relaxed) > 1;
+        let retried = progress.sent.load(Ordering::Relaxed) > 1;
         match state {
             // Cancellation under way (ours, an earlier attempt's, or someone else's): started.
             Some(State::Cancelling) => Ok(CancelAck::Started),

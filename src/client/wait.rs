@@ -6,7 +6,7 @@
 //! (NOT_FOUND, PERMISSION_DENIED, ...) ends the wait with that error.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::{Stream, stream};
@@ -18,7 +18,7 @@ use crate::outcome::{Outcome, State, TargetStatus};
 
 use super::call::{RegionLimiter, not_sent};
 use super::handle::Client;
-use super::targets::{Bounds, CancelAck};
+use super::targets::{Bounds, CancelAck, CancelProgress};
 
 /// The shortest delay between two polls of one target.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -151,12 +151,15 @@ impl Client {
             deadline: Some(deadline),
         };
         let started = Instant::now();
-        let sent = AtomicU32::new(0);
-        let cut = cut_at(Some(deadline), self.cancel_ack(target, bounds, &sent)).await;
+        let progress = CancelProgress::default();
+        let cut = cut_at(Some(deadline), self.cancel_ack(target, bounds, &progress)).await;
         cut.unwrap_or_else(|| {
             let waited = started.elapsed();
+            if let Some(refused) = progress.refusal() {
+                return Ok(refused);
+            }
             // Not one attempt left: the wait went on a rate limit or a token, not on the server.
-            if sent.load(Ordering::Relaxed) == 0 {
+            if progress.sent.load(Ordering::Relaxed) == 0 {
                 return Err(not_sent(target, waited));
             }
             Err(Error::from(tonic::Status::deadline_exceeded(format!(
