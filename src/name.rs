@@ -722,6 +722,23 @@ target!(
 
 name_accessors!(Target);
 
+impl Target {
+    /// Whether `reported`, a name a server returned (a List item, a batch's answer) read as
+    /// a [`Target`], names this target: the same kind, location and path after it
+    /// (collection and id, an operation's owner), and the same project, or a project number
+    /// on one side only (Google may answer with the number for the id a caller gave). An item
+    /// a server listed by mistake must not stand for a target.
+    pub(crate) fn is_named_by(&self, reported: &Target) -> bool {
+        let (ours, reported) = (self.parts(), reported.parts());
+        let numbered = |project: &str| project.bytes().all(|b| b.is_ascii_digit());
+        ours.kind == reported.kind
+            && ours.location() == reported.location()
+            && ours.relative[ours.location_end..] == reported.relative[reported.location_end..]
+            && (ours.project() == reported.project()
+                || numbered(ours.project()) != numbered(reported.project()))
+    }
+}
+
 impl FromStr for Target {
     type Err = Error;
 
@@ -1035,6 +1052,48 @@ mod tests {
         let mut expected = jobs.clone();
         expected.sort_by_key(|k| k.as_str());
         assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn a_reported_name_names_a_target_by_kind_location_path_and_project() {
+        let named = |target: &str, reported: &str| {
+            let target: Target = target.parse().unwrap();
+            reported
+                .parse::<Target>()
+                .is_ok_and(|reported| target.is_named_by(&reported))
+        };
+        let job = "projects/my-proj/locations/us-central1/pipelineJobs/run-1";
+        assert!(named(job, job));
+        assert!(named(
+            job,
+            "projects/123456/locations/us-central1/pipelineJobs/run-1"
+        ));
+        for other in [
+            "projects/other/locations/us-central1/pipelineJobs/run-1",
+            "projects/my-proj/locations/europe-west4/pipelineJobs/run-1",
+            "projects/my-proj/locations/us-central1/trainingPipelines/run-1",
+            "projects/my-proj/locations/us-central1/pipelineJobs/run-1/operations/run-1",
+            "projects/my-proj/locations/us-central1/pipelineJobs/run-1/",
+            "run-1",
+            "",
+        ] {
+            assert!(!named(job, other), "{other}");
+        }
+        let numbered = "projects/123/locations/us-central1/nasJobs/9";
+        assert!(named(
+            numbered,
+            "projects/my-proj/locations/us-central1/nasJobs/9"
+        ));
+        assert!(!named(
+            numbered,
+            "projects/456/locations/us-central1/nasJobs/9"
+        ));
+        let nested = "projects/p/locations/l1/trainingPipelines/7/operations/8";
+        assert!(named(
+            nested,
+            "projects/42/locations/l1/trainingPipelines/7/operations/8"
+        ));
+        assert!(!named(nested, "projects/p/locations/l1/operations/8"));
     }
 
     #[test]

@@ -83,6 +83,8 @@ impl State {
     }
 
     /// The state of an operation: `done` with code 1 is cancelled, with another code failed.
+    /// `done` with neither `error` nor `response` ("some services might not provide the
+    /// result") is succeeded: a cancel that took effect sets code 1, so it was not cancelled.
     pub fn of_operation(op: &Operation) -> Self {
         match &op.result {
             _ if !op.done => Self::Running,

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::{TOKEN, calls_of, client, quick_wait};
 use futures::StreamExt;
-use vertex_cancel::fake::{FakeVertex, FakeVertexBuilder, FaultRule, ResourceSpec};
+use vertex_cancel::fake::{
+    CancelOutcome, FakeHandle, FakeVertex, FakeVertexBuilder, FaultRule, ResourceSpec,
+};
 use vertex_cancel::{CancelMany, Outcome, State, Target};
 
 fn job(location: &str, i: usize) -> String {
@@ -103,6 +105,24 @@ async fn a_30_percent_fault_rate_is_survived_and_every_target_confirmed() {
     }
 }
 
+/// The reports of cancelling the first `n` jobs of `location` with a 20 s wait, confirmed by
+/// List once `list_threshold` share a parent.
+async fn confirmed(
+    fake: &FakeHandle,
+    n: usize,
+    location: &str,
+    list_threshold: usize,
+) -> Vec<(Target, vertex_cancel::Result<Outcome>)> {
+    let options = CancelMany::default()
+        .wait(quick_wait(Duration::from_secs(20)))
+        .list_threshold(list_threshold);
+    client(fake)
+        .await
+        .cancel_many(targets(n, location), options)
+        .collect()
+        .await
+}
+
 #[tokio::test]
 async fn targets_sharing_a_parent_are_confirmed_by_list_pages_not_gets() {
     let n = 300;
@@ -119,14 +139,7 @@ async fn targets_sharing_a_parent_are_confirmed_by_list_pages_not_gets() {
             .start()
             .await
             .unwrap();
-        let client = client(&fake).await;
-        let options = CancelMany::default()
-            .wait(quick_wait(Duration::from_secs(20)))
-            .list_threshold(list_threshold);
-        let results: Vec<_> = client
-            .cancel_many(targets(n, location), options)
-            .collect()
-            .await;
+        let results = confirmed(&fake, n, location, list_threshold).await;
         assert!(
             results
                 .iter()
@@ -245,4 +258,55 @@ async fn a_client_wide_rate_limit_covers_single_calls_too() {
         .duration_since(*times.iter().min().unwrap())
         .unwrap();
     assert!(span >= Duration::from_millis(400), "{span:?}");
+}
+
+#[tokio::test]
+async fn a_server_ignoring_the_confirmation_lists_filter_still_gets_each_outcome_right() {
+    // The List lists every job of the parent, targets or not, in or out of the window: only a
+    // target's own item may stand for its state.
+    let location = "us-central1";
+    let others = (0..40).map(|i| {
+        let state = if i % 2 == 0 {
+            State::Running
+        } else {
+            State::Succeeded
+        };
+        ResourceSpec::new(job(location, 1_000 + i), state)
+    });
+    let n = 20;
+    let targets_seeded = (0..n).map(|i| {
+        let spec = ResourceSpec::new(job(location, i), State::Running);
+        if i % 4 == 0 {
+            spec.with_cancel_outcome(CancelOutcome::Succeeded)
+        } else {
+            spec
+        }
+    });
+    let fake = FakeVertex::builder()
+        .token(TOKEN)
+        .lists_ignore_filter(true)
+        .resources(others.chain(targets_seeded))
+        .cancel_delay(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let results = confirmed(&fake, n, location, 1).await;
+    assert_eq!(results.len(), n);
+    for (target, result) in &results {
+        let state = fake.state_of(&target.to_string()).unwrap();
+        let right = match state {
+            State::Cancelled => matches!(result, Ok(Outcome::Cancelled { .. })),
+            other => matches!(result, Ok(Outcome::FinishedAnyway { state, .. }) if *state == other),
+        };
+        assert!(right, "{target} is {state}: {result:?}");
+    }
+    assert!(!calls_of(&fake, "ListPipelineJobs").is_empty());
+    for i in 0..40 {
+        let expected = if i % 2 == 0 {
+            State::Running
+        } else {
+            State::Succeeded
+        };
+        assert_eq!(fake.state_of(&job(location, 1_000 + i)), Some(expected));
+    }
 }

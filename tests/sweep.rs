@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{TOKEN, calls_of, client, quick_wait};
 use futures::StreamExt;
 use vertex_cancel::client::{Finding, JobSearch, ListFailures, live_targets};
-use vertex_cancel::fake::{FakeHandle, FakeVertex, FaultRule, ResourceSpec};
+use vertex_cancel::fake::{FakeHandle, FakeVertex, FakeVertexBuilder, FaultRule, ResourceSpec};
 use vertex_cancel::{CancelMany, Error, Outcome, State, TargetKind};
 
 const REGIONS: [&str; 3] = ["us-central1", "europe-west4", "asia-east1"];
@@ -71,10 +71,18 @@ fn estate() -> Vec<(Seeded, ResourceSpec)> {
 }
 
 async fn start(faults: Vec<FaultRule>) -> (FakeHandle, Vec<Seeded>) {
+    start_on(
+        faults
+            .into_iter()
+            .fold(FakeVertex::builder(), |b, f| b.fault(f)),
+    )
+    .await
+}
+
+/// The estate on a fake `builder` configured.
+async fn start_on(builder: FakeVertexBuilder) -> (FakeHandle, Vec<Seeded>) {
     let (seeded, specs): (Vec<_>, Vec<_>) = estate().into_iter().unzip();
-    let fake = faults
-        .into_iter()
-        .fold(FakeVertex::builder(), |b, f| b.fault(f))
+    let fake = builder
         .token(TOKEN)
         .cancel_delay(Duration::from_millis(30))
         .resources(specs)
@@ -455,4 +463,28 @@ async fn a_location_named_twice_is_swept_once() {
         };
         assert_eq!(fake.state_of(&s.name), Some(expected), "{}", s.name);
     }
+}
+
+#[tokio::test]
+async fn a_server_ignoring_the_filter_gets_no_unmatched_job_cancelled() {
+    // A List's filter says what the server should select; an independent server may select
+    // more. The sweep must cancel what the caller's filter matches, not what came back.
+    let (fake, seeded) = start_on(FakeVertex::builder().lists_ignore_filter(true)).await;
+    let client = client(&fake).await;
+    let failures = ListFailures::default();
+    let search = search().filter(r#"display_name="nightly" AND labels.team="search""#);
+    let targets = live_targets(client.find_live_jobs(&search).unwrap(), failures.clone());
+    let reports: Vec<_> = client
+        .cancel_many(targets, CancelMany::default())
+        .collect()
+        .await;
+    assert_eq!(reports.len(), 12, "{reports:?}");
+    assert!(failures.take().is_empty());
+    let wait = quick_wait(Duration::from_secs(5));
+    for s in seeded.iter().filter(|s| s.matching) {
+        let target = s.name.parse().unwrap();
+        let outcome = client.wait_for_outcome(&target, wait).await.unwrap();
+        assert!(outcome.is_cancelled(), "{}: {outcome:?}", s.name);
+    }
+    assert_exactly_matching_cancelled(&fake, &seeded, "no region skipped");
 }

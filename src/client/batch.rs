@@ -273,8 +273,8 @@ fn unit_of(parent: LocationName, mut jobs: Vec<Target>) -> Unit {
 enum Verdict {
     /// It failed: no job was cancelled.
     Failed(Error),
-    /// It is done: these jobs (by id) were cancelled, any other was skipped.
-    Cancelled(HashSet<String>),
+    /// It is done: the jobs named were cancelled, any other was skipped.
+    Cancelled(Vec<Target>),
     /// Not done (or not readable): which jobs it skipped is not known.
     Unknown,
 }
@@ -291,18 +291,12 @@ impl Verdict {
             Some(Done::Response(any)) => any
                 .to_msg::<aip::BatchCancelPipelineJobsResponse>()
                 .map_or(Self::Unknown, |response| {
-                    let ids = response.pipeline_jobs.iter();
-                    Self::Cancelled(ids.map(|job| id_of(&job.name).to_owned()).collect())
+                    let named = response.pipeline_jobs.iter();
+                    Self::Cancelled(named.filter_map(|job| job.name.parse().ok()).collect())
                 }),
             None => Self::Unknown,
         }
     }
-}
-
-/// A job is matched by id: under one parent only the id differs, and the server may spell the
-/// project differently (its number for the id the caller gave).
-fn id_of(name: &str) -> &str {
-    name.rsplit('/').next().unwrap_or(name)
 }
 
 /// The batch's error again, for each job it leaves without a cancel of its own.
@@ -393,9 +387,9 @@ impl Client {
             Verdict::Failed(error) => self.one_by_one(parent, jobs, deadline, error, run).await,
             // Confirmation reads every job, the skipped ones included.
             _ if run.budget.is_some() => jobs.into_iter().map(requested).collect(),
-            Verdict::Cancelled(ids) => {
-                let (cancelled, skipped) =
-                    (jobs.into_iter()).partition::<Vec<_>, _>(|job| ids.contains(job.id()));
+            Verdict::Cancelled(named) => {
+                let (cancelled, skipped) = (jobs.into_iter())
+                    .partition::<Vec<_>, _>(|job| named.iter().any(|n| job.is_named_by(n)));
                 let mut sent: Vec<Sent> = cancelled.into_iter().map(requested).collect();
                 sent.extend(self.read_back(skipped, deadline, run).await);
                 sent

@@ -568,14 +568,14 @@ impl Client {
         let (Some(deadline), Some(since)) = (deadline, sent) else {
             return keys;
         };
-        let ids: HashSet<&str> = members().map(|p| p.target.id()).collect();
+        let by_id: HashMap<&str, &Target> = members().map(|p| (p.target.id(), &p.target)).collect();
         let list = MemberList {
             kind: group.kind,
             service: group.service,
             location: &group.location,
             parent: &group.parent,
             since,
-            ids: &ids,
+            members: &by_id,
             budget: keys.len(),
             limiter: round.limiter,
         };

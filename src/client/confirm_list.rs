@@ -16,7 +16,7 @@
 //! stops before reading more items than the group has pending members: past that, the Gets
 //! are cheaper.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -24,7 +24,7 @@ use futures::TryStreamExt;
 use tokio::time::Instant;
 
 use crate::error::Result;
-use crate::name::{Service, TargetKind};
+use crate::name::{Service, Target, TargetKind};
 use crate::outcome::TargetStatus;
 
 use super::call::RegionLimiter;
@@ -47,8 +47,8 @@ pub(crate) struct MemberList<'a> {
     pub(crate) parent: &'a str,
     /// When the group's earliest pending cancel was sent (this machine's clock).
     pub(crate) since: SystemTime,
-    /// The ids of the members sought.
-    pub(crate) ids: &'a HashSet<&'a str>,
+    /// The members sought, by id.
+    pub(crate) members: &'a HashMap<&'a str, &'a Target>,
     /// The calls a Get per pending member would cost: the List reads no more items, and
     /// sends no more pages, than this.
     pub(crate) budget: usize,
@@ -96,7 +96,7 @@ impl Client {
         let mut pages = std::pin::pin!(pages);
         let mut listed = Listed::default();
         let mut items = 0;
-        while listed.found.len() < list.ids.len()
+        while listed.found.len() < list.members.len()
             && items < list.budget
             && listed.pages < list.budget
         {
@@ -107,9 +107,14 @@ impl Client {
             listed.pages += 1;
             items += page.len();
             for status in page.into_iter().map(Into::<TargetStatus>::into) {
-                let id = last_segment(status.raw.name());
-                if list.ids.contains(id) {
-                    listed.found.insert(id.to_owned(), status);
+                // Only an item named as a member is its state: a server may list more than
+                // its filter selects, and spell the project by number.
+                let Ok(reported) = status.raw.name().parse::<Target>() else {
+                    continue;
+                };
+                let member = list.members.get(reported.id());
+                if member.is_some_and(|member| member.is_named_by(&reported)) {
+                    listed.found.insert(reported.id().to_owned(), status);
                 }
             }
             if !more {
@@ -119,12 +124,6 @@ impl Client {
         }
         Ok(listed)
     }
-}
-
-/// Matched by id: within a group only the id differs, and the server may spell the project
-/// differently (its number for the id the caller gave).
-fn last_segment(name: &str) -> &str {
-    name.rsplit('/').next().unwrap_or(name)
 }
 
 #[cfg(test)]

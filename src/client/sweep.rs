@@ -440,8 +440,10 @@ impl Client {
     /// `state!="..."` for each terminal state where the List documents `state`; everything
     /// else is evaluated on each listed job from its `display_name`, `labels`, `create_time`,
     /// `update_time` and `state` (a `state` term always runs here, and names a state by meaning:
-    /// `RUNNING`, `JOB_STATE_RUNNING` and `PIPELINE_STATE_RUNNING` are one state). A term no
-    /// one can evaluate for a kind is refused up front.
+    /// `RUNNING`, `JOB_STATE_RUNNING` and `PIPELINE_STATE_RUNNING` are one state). A server
+    /// term built from those fields is checked again on each listed job, so a server that
+    /// ignores a filter gets no unmatched job found. A term no one can evaluate for a kind is
+    /// refused up front.
     ///
     /// # Errors
     /// Before any call: [`Error::InvalidFilter`] for a filter the sweep cannot read or a term a

@@ -4,9 +4,12 @@
 //! Kinds document different filter fields (the `filter` comment of each List request), and a
 //! sweep applies one filter to all of them, so that it means the same thing for every kind:
 //! - The filter's top-level `AND` terms that use only fields (and operators) the kind documents
-//!   go to the server. `state` never does: a state is compared by meaning (`RUNNING`,
-//!   `JOB_STATE_RUNNING` and `PIPELINE_STATE_RUNNING` name the same state), which the kinds'
-//!   different enum names cannot express server-side.
+//!   go to the server, and, when the sweep can read them too, are checked again on each job
+//!   the List returned: a server that ignores (part of) a filter lists jobs it does not
+//!   match, and those must not be cancelled. A term only the server can evaluate
+//!   (`template_uri`, say) is taken on its word. `state` never goes to the server: a state is
+//!   compared by meaning (`RUNNING`, `JOB_STATE_RUNNING` and `PIPELINE_STATE_RUNNING` name the
+//!   same state), which the kinds' different enum names cannot express server-side.
 //! - Every other term is evaluated locally, from the fields a listed job carries: `display_name`
 //!   (`=`, `!=`, `:` with `*` wildcards), `labels.KEY` (`=`, `!=`, `:*` presence, `:` wildcard),
 //!   `create_time` and `update_time` (`=`, `!=`, `<`, `<=`, `>`, `>=` against an RFC 3339 time;
@@ -57,7 +60,8 @@ pub(crate) struct Subject<'a> {
 pub(crate) struct KindFilter {
     /// Sent as the List's `filter`.
     pub(crate) server: String,
-    /// Evaluated on each listed job; `None` keeps every job the List returns.
+    /// Evaluated on each listed job: every term the sweep can read, those sent to the server
+    /// included; `None` keeps every job the List returns.
     pub(crate) local: Option<Expr>,
 }
 
@@ -93,8 +97,14 @@ pub(crate) fn split(
         if let Some(problem) = term.leaves().find_map(Restriction::value_problem) {
             return Err(invalid(filter, problem));
         }
+        let readable = term.leaves().all(|r| r.local_problem(kind).is_none());
         if term.leaves().all(|r| r.on_server(fields)) {
             server.push(term.render_atom());
+            // Checked again on what comes back: a server may list more than its filter
+            // selects, and a job it wrongly listed must not be taken as matching.
+            if readable {
+                local.push(term.clone());
+            }
             continue;
         }
         if let Some(problem) = term.leaves().find_map(|r| r.local_problem(kind)) {
@@ -320,7 +330,16 @@ mod tests {
             split.server,
             r#"display_name="nightly" AND labels.team:* AND state!="X""#
         );
-        assert!(split.local.is_some());
+        // The server's terms are checked again on what it returns; so is the rest.
+        let labels = HashMap::from([("team".to_owned(), "search".to_owned())]);
+        let at = Timestamp::default();
+        let listed = Subject {
+            display_name: "adhoc",
+            update_time: Some(&at),
+            ..subject(&labels, &at)
+        };
+        let local = split.local.unwrap();
+        assert!(!local.matches(&listed), "a job the server wrongly listed");
 
         let all_local = plan(
             r#"labels.team="a" OR update_time<"2026-01-01T00:00:00Z""#,

@@ -57,6 +57,7 @@ pub struct FakeVertexBuilder {
     log_file: Option<PathBuf>,
     state: Option<FakeState>,
     tls: Option<Identity>,
+    lists_ignore_filter: bool,
 }
 
 impl Default for FakeVertexBuilder {
@@ -72,6 +73,7 @@ impl Default for FakeVertexBuilder {
             log_file: None,
             state: None,
             tls: None,
+            lists_ignore_filter: false,
         }
     }
 }
@@ -190,6 +192,15 @@ impl FakeVertexBuilder {
         self
     }
 
+    /// Makes every List answer as a server that ignores its `filter` would: the filter is
+    /// still checked, but every resource under the parent is listed (default off). Google
+    /// documents what a filter selects, not that a List applies it, so a client must not
+    /// take a listed item as a match on the server's word alone.
+    pub fn lists_ignore_filter(mut self, on: bool) -> Self {
+        self.lists_ignore_filter = on;
+        self
+    }
+
     /// Validates everything, binds 127.0.0.1 and starts serving in a background task.
     ///
     /// # Errors
@@ -227,6 +238,7 @@ impl FakeVertexBuilder {
             cancel_delay: self.cancel_delay,
             faults,
             log,
+            lists_ignore_filter: self.lists_ignore_filter,
         });
         let port = self.port;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
