@@ -17,8 +17,9 @@ use super::deadline::{CallDeadline, deadline_exceeded};
 use super::faults::{ArmedFault, ERROR_DOMAIN, FaultPlan, error_info_metadata};
 use super::filter::Filter;
 use super::names::{ResourceKind, check_parent, parse_name_of};
+use super::order::Order;
 use super::rpc::Rpc;
-use super::state::{CancelRefused, FakeState, Page, StateEnum, View};
+use super::state::{CancelRefused, FakeState, ListOrder, Page, StateEnum, View};
 use crate::name::segment_problem;
 use crate::wire::google::cloud::location::{ListLocationsRequest, ListLocationsResponse, Location};
 
@@ -55,6 +56,8 @@ pub(crate) struct ListQuery<'a> {
     pub(crate) parent_field: &'static str,
     pub(crate) parent: &'a str,
     pub(crate) filter: &'a str,
+    /// `order_by`, or "" where the request has none.
+    pub(crate) order_by: &'a str,
     pub(crate) page_size: i32,
     pub(crate) page_token: &'a str,
 }
@@ -178,25 +181,36 @@ impl Core {
     pub(crate) fn list(&self, q: &ListQuery<'_>) -> Result<(Vec<View>, String), Status> {
         check_parent(q.kind, q.parent).map_err(|reason| bad_request(q.parent_field, reason))?;
         let filter = Filter::parse(q.kind, q.filter).map_err(|r| bad_request("filter", r))?;
+        let order = Order::parse(q.kind, q.order_by).map_err(|r| bad_request("order_by", r))?;
         let limit = page_limit(q.page_size)?;
-        let after = (!q.page_token.is_empty()).then_some(q.page_token);
-        if after.is_some_and(|t| !t.starts_with(q.parent)) {
-            return Err(bad_request(
-                "page_token",
-                "not a page token of this List".into(),
-            ));
-        }
-        let Page { items, more } = self.store.list(
+        let after = match q.page_token {
+            "" => None,
+            token => Some(
+                token
+                    .starts_with(q.parent)
+                    .then(|| order.read_token(token))
+                    .flatten()
+                    .ok_or_else(|| {
+                        bad_request("page_token", "not a page token of this List".into())
+                    })?,
+            ),
+        };
+        let query = ListOrder {
+            order: &order,
+            after: after.as_ref(),
+            limit,
+        };
+        let Page { items, more, last } = self.store.list(
             q.kind,
             q.parent,
-            after,
-            limit,
+            query,
             |subject| filter.matches(subject),
             Instant::now(),
         );
-        // The token is the last name returned: stable under inserts and deletes between pages.
-        let next = match items.last() {
-            Some(last) if more => last.name.clone(),
+        // The token is where the last item returned sits: stable under inserts and deletes
+        // between pages.
+        let next = match last {
+            Some(last) if more => order.token(&last),
             _ => String::new(),
         };
         Ok((items, next))

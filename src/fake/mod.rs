@@ -28,7 +28,11 @@
 //!   `filter` comment of each List request in the protos) in AIP-160's structure (`AND`, `OR`,
 //!   `NOT`, parentheses; the library's own parser reads it); any other field is
 //!   INVALID_ARGUMENT, as Google answers.
-//!   A `read_mask` (where the List request has one) returns only the fields it names.
+//!   A `read_mask` (where the List request has one) returns only the fields it names. An
+//!   `order_by` (ListPipelineJobs, ListDataLabelingJobs) orders by `create_time`,
+//!   `update_time`, `end_time`, `start_time`, each optionally `desc` (any other field is
+//!   INVALID_ARGUMENT); pipeline jobs come newest first without one, as documented, every other
+//!   List in name order.
 //! - BatchCancelPipelineJobs takes a location `parent` and 1 to 32 pipeline job names under it
 //!   (else INVALID_ARGUMENT) and returns an operation (`{parent}/operations/{n}`, readable with
 //!   GetOperation) with `BatchCancelPipelineJobsOperationMetadata`. Jobs already finished are
@@ -111,6 +115,7 @@ mod error;
 mod faults;
 mod filter;
 mod names;
+mod order;
 mod rpc;
 mod scenario;
 mod server;

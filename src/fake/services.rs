@@ -31,13 +31,14 @@ type Answer<T> = Result<Response<T>, Status>;
 
 /// Implements a job service's server trait: Cancel, Get and List for each of its kinds, through
 /// the generic [`Core`] methods, plus any `extra` methods the service has. A List whose request
-/// has a `read_mask` names it with `mask`.
+/// has a `read_mask` names it with `mask`, one with an `order_by` with `order`.
 macro_rules! job_service {
     ($service:ident {
         $($kind:ident: $resource:ident,
             $cancel:ident($cancel_req:ident),
             $get:ident($get_req:ident),
-            $list:ident($list_req:ident) -> $list_resp:ident.$items:ident $(, mask $mask:ident)?;)+
+            $list:ident($list_req:ident) -> $list_resp:ident.$items:ident
+                $(, mask $mask:ident)? $(, order $order:ident)?;)+
     } $($extra:tt)*) => {
         #[tonic::async_trait]
         impl $service for FakeServices {
@@ -67,6 +68,7 @@ macro_rules! job_service {
                         parent_field: "parent",
                         parent: &q.parent,
                         filter: &q.filter,
+                        order_by: None $(.or(Some(q.$order.as_str())))?.unwrap_or_default(),
                         page_size: q.page_size,
                         page_token: &q.page_token,
                     })?;
@@ -98,7 +100,7 @@ job_service!(PipelineService {
         cancel_pipeline_job(CancelPipelineJobRequest),
         get_pipeline_job(GetPipelineJobRequest),
         list_pipeline_jobs(ListPipelineJobsRequest) -> ListPipelineJobsResponse.pipeline_jobs,
-        mask read_mask;
+        mask read_mask, order order_by;
     TrainingPipeline: TrainingPipeline,
         cancel_training_pipeline(CancelTrainingPipelineRequest),
         get_training_pipeline(GetTrainingPipelineRequest),
@@ -142,7 +144,7 @@ job_service!(JobService {
         cancel_data_labeling_job(CancelDataLabelingJobRequest),
         get_data_labeling_job(GetDataLabelingJobRequest),
         list_data_labeling_jobs(ListDataLabelingJobsRequest)
-            -> ListDataLabelingJobsResponse.data_labeling_jobs, mask read_mask;
+            -> ListDataLabelingJobsResponse.data_labeling_jobs, mask read_mask, order order_by;
 });
 
 job_service!(GenAiTuningService {
@@ -182,6 +184,7 @@ impl lro::operations_server::Operations for FakeServices {
                         parent_field: "name",
                         parent: &q.name,
                         filter: &q.filter,
+                        order_by: "",
                         page_size: q.page_size,
                         page_token: &q.page_token,
                     })?;
