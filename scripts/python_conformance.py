@@ -36,7 +36,8 @@ from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform_v1 as v1
 from google.cloud import aiplatform_v1beta1 as v1beta1
-from google.protobuf import field_mask_pb2
+from google.longrunning import operations_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 PARENT = "projects/p/locations/us-central1"
 # BatchCancelPipelineJobs's jobs live elsewhere, out of the per-kind Lists.
@@ -361,9 +362,22 @@ def check_operations(channel):
     expect_error("DeleteOperation", "deleted one is NOT_FOUND after",
                  lambda: client.get_operation(request={"name": f"{PARENT}/operations/4"}),
                  grpc.StatusCode.NOT_FOUND)
+    # This client's gRPC wait_operation has no response deserializer: it returns the bytes.
+    def waited(name, timeout=None):
+        request = {"name": name}
+        if timeout is not None:
+            request["timeout"] = duration_pb2.Duration(nanos=int(timeout * 1e9))
+        answer = client.wait_operation(request=request)
+        return operations_pb2.Operation.FromString(answer) if isinstance(answer, bytes) else answer
+
     expect_ok("WaitOperation", "a done operation answers at once",
-              lambda: client.wait_operation(request={"name": f"{PARENT}/operations/2"}),
+              lambda: waited(f"{PARENT}/operations/2"),
               lambda op: None if op.done else "not done")
+    expect_ok("WaitOperation", "a running one: as it is once the timeout passes",
+              lambda: waited(f"{PARENT}/operations/1", 0.2),
+              lambda op: None if not op.done else "done")
+    expect_error("WaitOperation", "unknown -> NOT_FOUND",
+                 lambda: waited(f"{PARENT}/operations/99"), grpc.StatusCode.NOT_FOUND)
     expect_ok("ListLocations", "the project's locations",
               lambda: client.list_locations(request={"name": "projects/p"}),
               lambda r: None if [loc.location_id for loc in r.locations]

@@ -27,6 +27,11 @@ use crate::wire::google::cloud::location::{ListLocationsRequest, ListLocationsRe
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// The largest page a List returns, whatever it asks for.
 pub const MAX_PAGE_SIZE: usize = 1000;
+/// The longest a WaitOperation waits (for one without a `timeout`, or a longer one): Google's
+/// is server-defined, and the call's deadline ends the wait sooner.
+pub const MAX_OPERATION_WAIT: Duration = Duration::from_secs(60);
+/// How often a WaitOperation reads its operation again.
+const WAIT_POLL: Duration = Duration::from_millis(10);
 
 /// Everything a served call needs: the resources, the configuration and the log.
 pub(crate) struct Core {
@@ -71,6 +76,22 @@ impl Core {
         target: fn(&Q) -> &str,
         method: impl FnOnce(&Self, Q) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
+        let method = |core: &Self, q| std::future::ready(method(core, q));
+        self.serve_async(rpc, request, target, method).await
+    }
+
+    /// As [`Core::serve`], for a method that waits (WaitOperation): the call's deadline and the
+    /// injected delay bound it the same way.
+    pub(crate) async fn serve_async<'a, Q, R, F>(
+        &'a self,
+        rpc: Rpc,
+        request: Request<Q>,
+        target: fn(&Q) -> &str,
+        method: impl FnOnce(&'a Self, Q) -> F,
+    ) -> Result<Response<R>, Status>
+    where
+        F: Future<Output = Result<R, Status>> + 'a,
+    {
         let target = target(request.get_ref()).to_owned();
         let deadline = CallDeadline::of(request.metadata(), request.extensions().get());
         let guard = self.log.begin(
@@ -92,9 +113,11 @@ impl Core {
             if !plan.delay.is_zero() {
                 tokio::time::sleep(plan.delay).await;
             }
-            self.authorize(rpc, request.metadata())
-                .and_then(|()| plan.error.map_or(Ok(()), Err))
-                .and_then(|()| method(self, request.into_inner()))
+            self.authorize(rpc, request.metadata())?;
+            if let Some(error) = plan.error {
+                return Err(error);
+            }
+            method(self, request.into_inner()).await
         };
         let result = match deadline.and_then(|d| d.give_up_at) {
             Some(at) => tokio::time::timeout_at(at.into(), answer)
@@ -165,6 +188,26 @@ impl Core {
         self.store
             .view(name, Instant::now())
             .ok_or_else(|| not_found(kind, name))
+    }
+
+    /// WaitOperation: the operation once it is done, or as it is when `timeout` (at most
+    /// [`MAX_OPERATION_WAIT`]) has passed; the call's own deadline ends it sooner.
+    pub(crate) async fn wait_operation(
+        &self,
+        name: &str,
+        timeout: Option<Duration>,
+    ) -> Result<View, Status> {
+        let until =
+            Instant::now() + timeout.map_or(MAX_OPERATION_WAIT, |t| t.min(MAX_OPERATION_WAIT));
+        loop {
+            let view = self.get(ResourceKind::Operation, name)?;
+            let now = Instant::now();
+            if view.state.is_terminal() || now >= until {
+                return Ok(view);
+            }
+            // States are computed when read, so the operation is read again, not notified.
+            tokio::time::sleep((until - now).min(WAIT_POLL)).await;
+        }
     }
 
     /// DeleteOperation.

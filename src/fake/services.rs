@@ -3,7 +3,7 @@
 //! kind, and the conversion of a stored resource into the message each kind is read as.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use prost::Name;
 use tonic::{Request, Response, Status};
@@ -222,6 +222,28 @@ impl lro::operations_server::Operations for FakeServices {
             .await
     }
 
+    async fn wait_operation(
+        &self,
+        r: Request<lro::WaitOperationRequest>,
+    ) -> Answer<lro::Operation> {
+        // The closure is written in the call: only there does its `&Core` get the call's lifetime.
+        (self.core)
+            .serve_async(
+                Rpc::WaitOperation,
+                r,
+                |q| &q.name,
+                |c, q| async move {
+                    let timeout = q
+                        .timeout
+                        .map(Duration::try_from)
+                        .transpose()
+                        .map_err(|_| bad_request("timeout", "must not be negative".into()))?;
+                    c.wait_operation(&q.name, timeout).await.map(operation)
+                },
+            )
+            .await
+    }
+
     async fn cancel_operation(&self, r: Request<lro::CancelOperationRequest>) -> Answer<()> {
         let kind = ResourceKind::Operation;
         (self.core)
@@ -234,6 +256,8 @@ impl lro::operations_server::Operations for FakeServices {
             .await
     }
 }
+
+include!(concat!(env!("OUT_DIR"), "/resource_fields.rs"));
 
 fn timestamp(t: SystemTime) -> Option<prost_types::Timestamp> {
     Some(t.into())
@@ -252,22 +276,30 @@ impl Mask {
     /// Reads a List's `read_mask` for resources of type `M`.
     ///
     /// # Errors
-    /// INVALID_ARGUMENT naming `read_mask` for a path `M` does not have (or the fake does not
-    /// model: it refuses rather than silently return a field it cannot fill).
-    fn of<M: FromView>(mask: Option<&prost_types::FieldMask>) -> Result<Self, Status> {
+    /// INVALID_ARGUMENT naming `read_mask` for a path `M` does not have in Google's protos. A
+    /// field the fake does not model is accepted and left unset, as on a resource without it.
+    fn of<M: FromView + Name>(mask: Option<&prost_types::FieldMask>) -> Result<Self, Status> {
         let Some(mask) = mask.filter(|m| !m.paths.is_empty()) else {
             return Ok(Self::All);
         };
-        if let Some(unknown) = mask.paths.iter().find(|p| !M::FIELDS.contains(&p.as_str())) {
+        let resource = M::full_name();
+        let fields = RESOURCE_FIELDS
+            .iter()
+            .find(|(name, _)| *name == resource)
+            .map_or(&[][..], |(_, fields)| *fields);
+        // A path may go into a field (`error.code`); the fake returns or leaves out the field.
+        let top = |path: &str| path.split('.').next().unwrap_or_default().to_owned();
+        if let Some(unknown) = mask
+            .paths
+            .iter()
+            .find(|p| !fields.contains(&top(p).as_str()))
+        {
             return Err(bad_request(
                 "read_mask",
-                format!(
-                    "{unknown:?} is not a field of the resource the fake serves; it serves {}",
-                    M::FIELDS.join(", ")
-                ),
+                format!("{unknown:?} is not a field of {resource}"),
             ));
         }
-        Ok(Self::Only(mask.paths.clone()))
+        Ok(Self::Only(mask.paths.iter().map(|p| top(p)).collect()))
     }
 
     /// `value` if `field` is returned, else its default (unset).
@@ -281,8 +313,6 @@ impl Mask {
 
 /// A job message built from a stored resource, with the fields a mask leaves.
 trait FromView: Sized {
-    /// The fields the fake fills, by their proto names.
-    const FIELDS: &'static [&'static str];
     /// The message for `v`, with only the fields `mask` keeps.
     fn from_view(v: View, mask: &Mask) -> Self;
 }
@@ -292,17 +322,6 @@ trait FromView: Sized {
 macro_rules! from_view {
     ($($message:ident: $display:ident $(, $start:ident, $end:ident)?;)+) => {
         $(impl FromView for v1::$message {
-            const FIELDS: &'static [&'static str] = &[
-                "name",
-                stringify!($display),
-                "state",
-                "error",
-                "labels",
-                "create_time",
-                $(stringify!($start), stringify!($end),)?
-                "update_time",
-            ];
-
             fn from_view(v: View, mask: &Mask) -> Self {
                 Self {
                     state: mask.keep("state", enum_value(v.kind, v.state).unwrap_or_default()),
