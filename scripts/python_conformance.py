@@ -81,7 +81,10 @@ def expect_ok(rpc, check, call, verify=None):
     except Exception as e:  # noqa: BLE001 - any failure is the finding
         record(rpc, check, False, f"expected OK, got {type(e).__name__}: {e}")
         return None
-    complaint = verify(answer) if verify else None
+    try:
+        complaint = verify(answer) if verify else None
+    except Exception as e:  # noqa: BLE001 - an answer the check cannot read is a finding too
+        complaint = f"the answer could not be read: {type(e).__name__}: {e}"
     record(rpc, check, complaint is None, complaint or "")
     return answer
 
@@ -157,7 +160,10 @@ def check_kind(kind, channel):
     name = f"{PARENT}/{coll}/101"
 
     def running(job):
-        return None if job.state.name == f"{prefix}RUNNING" else f"state {job.state.name}"
+        if job.state.name != f"{prefix}RUNNING":
+            return f"state {job.state.name}"
+        # proto-plus turns Timestamps into datetimes; a running job was created and updated.
+        return None if job.create_time and job.update_time else "create/update_time unset"
 
     expect_ok(get_rpc, "running job", lambda: get(name=name), running)
     expect_error(get_rpc, "unknown job -> NOT_FOUND", lambda: get(name=f"{PARENT}/{coll}/999"),
@@ -383,6 +389,13 @@ def check_operations(channel):
               lambda r: None if [loc.location_id for loc in r.locations]
               == ["europe-west4", "us-central1"]
               else f"{[loc.location_id for loc in r.locations]}")
+    first = client.list_locations(request={"name": "projects/p", "page_size": 1})
+    expect_ok("ListLocations", "page_size 1, then its page_token",
+              lambda: client.list_locations(request={
+                  "name": "projects/p", "page_size": 1, "page_token": first.next_page_token}),
+              lambda r: None if [loc.name for loc in [*first.locations, *r.locations]]
+              == ["projects/p/locations/europe-west4", "projects/p/locations/us-central1"]
+              and not r.next_page_token else f"{first} then {r}")
 
 
 def check_v1beta1(channel):
