@@ -63,6 +63,7 @@ const KEPT_METHODS: &[&str] = &[
     "google.longrunning.Operations/GetOperation",
     "google.longrunning.Operations/DeleteOperation",
     "google.longrunning.Operations/CancelOperation",
+    "google.longrunning.Operations/WaitOperation",
 ];
 
 /// Types kept although no kept RPC names them: what operations carry in `Any` (prost ignores the
@@ -131,6 +132,7 @@ fn main() -> io::Result<()> {
         trim_file(file);
     }
     generate(wire, EXTRA_TYPES, &out_dir.join("wire"))?;
+    write_resource_fields(&complete, &out_dir.join("resource_fields.rs"))?;
 
     if std::env::var_os("CARGO_FEATURE_RAW_STUBS").is_some() {
         let extra: Vec<&str> = EXTRA_TYPES.iter().chain(RAW_EXTRA_TYPES).copied().collect();
@@ -162,6 +164,30 @@ fn generate(mut fds: FileDescriptorSet, extra: &[&str], dir: &Path) -> io::Resul
         .out_dir(dir)
         .emit_rerun_if_changed(false)
         .compile_fds_with_config(fds, config)
+}
+
+/// Writes the name of every field each [`TRIMMED`] resource has in the complete protos: the fake
+/// accepts a `read_mask` naming any of them, as Google does, although it fills only the kept ones.
+fn write_resource_fields(fds: &FileDescriptorSet, path: &Path) -> io::Result<()> {
+    let mut text = String::from(
+        "/// Every field of each job resource in the complete protos (written by `build.rs`).\n\
+         pub(crate) const RESOURCE_FIELDS: &[(&str, &[&str])] = &[\n",
+    );
+    for file in &fds.file {
+        for message in &file.message_type {
+            let full = format!("{}.{}", file.package(), message.name());
+            if TRIMMED.contains(&full.as_str()) {
+                let names: Vec<String> = message
+                    .field
+                    .iter()
+                    .map(|f| format!("{:?}", f.name()))
+                    .collect();
+                text.push_str(&format!("    ({full:?}, &[{}]),\n", names.join(", ")));
+            }
+        }
+    }
+    text.push_str("];\n");
+    std::fs::write(path, text)
 }
 
 /// Drops the fields of the [`TRIMMED`] messages of `file` not in [`TRIMMED_FIELDS`], and the

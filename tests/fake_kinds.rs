@@ -289,6 +289,35 @@ async fn read_mask_returns_only_the_fields_it_names() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("read_mask"), "{}", err.message());
+
+    // Any field of Google's resource may be named, modelled or not (Google's Python client got
+    // INVALID_ARGUMENT for `pipeline_spec`); the fake has no spec to return, so it is unset.
+    let listed = pipelines
+        .list_pipeline_jobs(ListPipelineJobsRequest {
+            parent: LOCATION.into(),
+            read_mask: mask(&["name", "pipeline_spec", "runtime_config.parameter_values"]),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pipeline_jobs;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, job("a"));
+    assert_eq!(listed[0].state, 0, "state is not in the mask");
+    assert!(listed[0].pipeline_spec.is_none());
+    let listed = jobs
+        .list_custom_jobs(ListCustomJobsRequest {
+            parent: LOCATION.into(),
+            read_mask: mask(&["job_spec", "error.code"]),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .custom_jobs;
+    assert_eq!(listed[0].error.as_ref().map(|e| e.code), Some(13));
+    assert!(listed[0].name.is_empty());
 }
 
 async fn one_running_job() -> vertex_cancel::fake::FakeHandle {

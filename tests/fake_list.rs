@@ -11,7 +11,7 @@ use tonic_types::StatusExt;
 use vertex_cancel::State;
 use vertex_cancel::fake::{FakeVertex, ResourceSpec};
 use vertex_cancel::proto::google::cloud::aiplatform::v1::{
-    ListNasJobsRequest, ListPipelineJobsRequest,
+    ListDataLabelingJobsRequest, ListNasJobsRequest, ListPipelineJobsRequest,
 };
 use vertex_cancel::proto::google::longrunning::{CancelOperationRequest, ListOperationsRequest};
 
@@ -51,11 +51,15 @@ async fn names(
         .list_pipeline_jobs(list(LOCATION, filter, 0, ""))
         .await
         .unwrap();
-    page.into_inner()
+    // Pipeline jobs come newest first; these tests are about which jobs, not their order.
+    let mut names: Vec<String> = page
+        .into_inner()
         .pipeline_jobs
         .into_iter()
         .map(|j| j.name.rsplit('/').next().unwrap().to_owned())
-        .collect()
+        .collect();
+    names.sort();
+    names
 }
 
 #[tokio::test]
@@ -192,6 +196,7 @@ async fn pages_through_everything_exactly_once() {
         token = page.next_page_token;
     }
     assert_eq!(pages, 3);
+    seen.sort();
     let want: Vec<String> = (0..25)
         .map(|i| format!("{LOCATION}/pipelineJobs/j{i:02}"))
         .collect();
@@ -287,4 +292,92 @@ async fn operations_list_under_their_owner_with_done_filter() {
             .unwrap(),
         [nested]
     );
+}
+
+/// ListPipelineJobs documents its default order (create time, newest first) and an `order_by`
+/// over the time fields; the fake listed by name and ignored `order_by`, which Google's Python
+/// client showed (scripts/python_conformance.py).
+#[tokio::test]
+async fn order_by_orders_and_pipeline_jobs_default_to_newest_first() {
+    // Creation order (oldest first) c, a, d, b; name order a, b, c, d.
+    let ages = [("a", 3), ("b", 1), ("c", 4), ("d", 2)];
+    let fake = FakeVertex::builder()
+        .resources(ages.iter().flat_map(|(id, age)| {
+            let age = std::time::Duration::from_secs(*age);
+            [
+                ResourceSpec::new(format!("{LOCATION}/pipelineJobs/{id}"), State::Running)
+                    .with_age(age),
+                ResourceSpec::new(
+                    format!("{LOCATION}/dataLabelingJobs/{}", age.as_secs()),
+                    State::Running,
+                )
+                .with_age(age),
+            ]
+        }))
+        .start()
+        .await
+        .unwrap();
+    let mut client = pipelines(&fake).await;
+    let mut listed = async |order_by: &str, page_size: i32| {
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let request = ListPipelineJobsRequest {
+                order_by: order_by.into(),
+                ..list(LOCATION, "", page_size, &token)
+            };
+            let page = client.list_pipeline_jobs(request).await?.into_inner();
+            seen.extend(
+                page.pipeline_jobs
+                    .iter()
+                    .map(|j| j.name.rsplit('/').next().unwrap().to_owned()),
+            );
+            if page.next_page_token.is_empty() {
+                return Ok::<_, tonic::Status>(seen);
+            }
+            token = page.next_page_token;
+        }
+    };
+    assert_eq!(listed("", 0).await.unwrap(), ["b", "d", "a", "c"]);
+    assert_eq!(
+        listed("", 1).await.unwrap(),
+        ["b", "d", "a", "c"],
+        "paged one by one"
+    );
+    assert_eq!(
+        listed("create_time", 3).await.unwrap(),
+        ["c", "a", "d", "b"]
+    );
+    assert_eq!(
+        listed("end_time desc, create_time", 2).await.unwrap(),
+        ["c", "a", "d", "b"]
+    );
+    let refused = listed("name", 0).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        refused.get_details_bad_request().unwrap().field_violations[0].field,
+        "order_by"
+    );
+
+    // ListDataLabelingJobs has an order_by too, and no documented default: name order.
+    let mut jobs = jobs(&fake).await;
+    let mut labeling = async |order_by: &str| {
+        let request = ListDataLabelingJobsRequest {
+            parent: LOCATION.into(),
+            order_by: order_by.into(),
+            ..Default::default()
+        };
+        let page = jobs
+            .list_data_labeling_jobs(request)
+            .await
+            .unwrap()
+            .into_inner();
+        page.data_labeling_jobs
+            .iter()
+            .map(|j| j.name.rsplit('/').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(labeling("").await, ["1", "2", "3", "4"]);
+    assert_eq!(labeling("create_time desc").await, ["1", "2", "3", "4"]);
+    assert_eq!(labeling("create_time").await, ["4", "3", "2", "1"]);
 }

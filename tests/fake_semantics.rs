@@ -18,7 +18,8 @@ use vertex_cancel::proto::google::cloud::aiplatform::v1::{
     GenericOperationMetadata, GetNasJobRequest, GetPipelineJobRequest, JobState, PipelineState,
 };
 use vertex_cancel::proto::google::longrunning::{
-    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, operation,
+    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, WaitOperationRequest,
+    operation,
 };
 use vertex_cancel::proto::google::rpc::Status as RpcStatus;
 
@@ -402,6 +403,71 @@ async fn delete_operation_removes_it() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+}
+
+/// Vertex AI serves WaitOperation (Google's Python client has `wait_operation`); the fake
+/// answered UNIMPLEMENTED.
+#[tokio::test]
+async fn wait_operation_answers_once_done_or_when_its_timeout_passes() {
+    let running = "projects/p/locations/us-central1/operations/10";
+    let fake = FakeVertex::builder()
+        .cancel_delay(Duration::from_millis(300))
+        .operation(OP, State::Running)
+        .operation(running, State::Running)
+        .start()
+        .await
+        .unwrap();
+    let mut client = operations(&fake).await;
+    let wait = |name: &str, timeout: Option<Duration>| WaitOperationRequest {
+        name: name.into(),
+        timeout: timeout.map(|t| t.try_into().unwrap()),
+    };
+    client
+        .cancel_operation(CancelOperationRequest { name: OP.into() })
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let done = client
+        .wait_operation(wait(OP, Some(Duration::from_secs(5))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(done.done, "{done:?}");
+    assert!(matches!(
+        done.result,
+        Some(operation::Result::Error(RpcStatus { code: 1, .. }))
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let started = std::time::Instant::now();
+    let still = client
+        .wait_operation(wait(running, Some(Duration::from_millis(100))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!still.done);
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    let unknown = client
+        .wait_operation(wait("projects/p/locations/us-central1/operations/99", None))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let negative = client
+        .wait_operation(WaitOperationRequest {
+            name: running.into(),
+            timeout: Some(prost_types::Duration {
+                seconds: -1,
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(negative.code(), Code::InvalidArgument);
 }
 
 #[tokio::test]

@@ -17,8 +17,9 @@ use super::deadline::{CallDeadline, deadline_exceeded};
 use super::faults::{ArmedFault, ERROR_DOMAIN, FaultPlan, error_info_metadata};
 use super::filter::Filter;
 use super::names::{ResourceKind, check_parent, parse_name_of};
+use super::order::Order;
 use super::rpc::Rpc;
-use super::state::{CancelRefused, FakeState, Page, StateEnum, View};
+use super::state::{CancelRefused, FakeState, ListOrder, Page, StateEnum, View};
 use crate::name::segment_problem;
 use crate::wire::google::cloud::location::{ListLocationsRequest, ListLocationsResponse, Location};
 
@@ -26,6 +27,11 @@ use crate::wire::google::cloud::location::{ListLocationsRequest, ListLocationsRe
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// The largest page a List returns, whatever it asks for.
 pub const MAX_PAGE_SIZE: usize = 1000;
+/// The longest a WaitOperation waits (for one without a `timeout`, or a longer one): Google's
+/// is server-defined, and the call's deadline ends the wait sooner.
+pub const MAX_OPERATION_WAIT: Duration = Duration::from_secs(60);
+/// How often a WaitOperation reads its operation again.
+const WAIT_POLL: Duration = Duration::from_millis(10);
 
 /// Everything a served call needs: the resources, the configuration and the log.
 pub(crate) struct Core {
@@ -57,6 +63,8 @@ pub(crate) struct ListQuery<'a> {
     pub(crate) parent_field: &'static str,
     pub(crate) parent: &'a str,
     pub(crate) filter: &'a str,
+    /// `order_by`, or "" where the request has none.
+    pub(crate) order_by: &'a str,
     pub(crate) page_size: i32,
     pub(crate) page_token: &'a str,
 }
@@ -70,6 +78,22 @@ impl Core {
         target: fn(&Q) -> &str,
         method: impl FnOnce(&Self, Q) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
+        let method = |core: &Self, q| std::future::ready(method(core, q));
+        self.serve_async(rpc, request, target, method).await
+    }
+
+    /// As [`Core::serve`], for a method that waits (WaitOperation): the call's deadline and the
+    /// injected delay bound it the same way.
+    pub(crate) async fn serve_async<'a, Q, R, F>(
+        &'a self,
+        rpc: Rpc,
+        request: Request<Q>,
+        target: fn(&Q) -> &str,
+        method: impl FnOnce(&'a Self, Q) -> F,
+    ) -> Result<Response<R>, Status>
+    where
+        F: Future<Output = Result<R, Status>> + 'a,
+    {
         let target = target(request.get_ref()).to_owned();
         let deadline = CallDeadline::of(request.metadata(), request.extensions().get());
         let guard = self.log.begin(
@@ -91,9 +115,11 @@ impl Core {
             if !plan.delay.is_zero() {
                 tokio::time::sleep(plan.delay).await;
             }
-            self.authorize(rpc, request.metadata())
-                .and_then(|()| plan.error.map_or(Ok(()), Err))
-                .and_then(|()| method(self, request.into_inner()))
+            self.authorize(rpc, request.metadata())?;
+            if let Some(error) = plan.error {
+                return Err(error);
+            }
+            method(self, request.into_inner()).await
         };
         let result = match deadline.and_then(|d| d.give_up_at) {
             Some(at) => tokio::time::timeout_at(at.into(), answer)
@@ -166,6 +192,26 @@ impl Core {
             .ok_or_else(|| not_found(kind, name))
     }
 
+    /// WaitOperation: the operation once it is done, or as it is when `timeout` (at most
+    /// [`MAX_OPERATION_WAIT`]) has passed; the call's own deadline ends it sooner.
+    pub(crate) async fn wait_operation(
+        &self,
+        name: &str,
+        timeout: Option<Duration>,
+    ) -> Result<View, Status> {
+        let until =
+            Instant::now() + timeout.map_or(MAX_OPERATION_WAIT, |t| t.min(MAX_OPERATION_WAIT));
+        loop {
+            let view = self.get(ResourceKind::Operation, name)?;
+            let now = Instant::now();
+            if view.state.is_terminal() || now >= until {
+                return Ok(view);
+            }
+            // States are computed when read, so the operation is read again, not notified.
+            tokio::time::sleep((until - now).min(WAIT_POLL)).await;
+        }
+    }
+
     /// DeleteOperation.
     pub(crate) fn delete(&self, kind: ResourceKind, name: &str) -> Result<(), Status> {
         check_name(kind, name)?;
@@ -180,25 +226,36 @@ impl Core {
     pub(crate) fn list(&self, q: &ListQuery<'_>) -> Result<(Vec<View>, String), Status> {
         check_parent(q.kind, q.parent).map_err(|reason| bad_request(q.parent_field, reason))?;
         let filter = Filter::parse(q.kind, q.filter).map_err(|r| bad_request("filter", r))?;
+        let order = Order::parse(q.kind, q.order_by).map_err(|r| bad_request("order_by", r))?;
         let limit = page_limit(q.page_size)?;
-        let after = (!q.page_token.is_empty()).then_some(q.page_token);
-        if after.is_some_and(|t| !t.starts_with(q.parent)) {
-            return Err(bad_request(
-                "page_token",
-                "not a page token of this List".into(),
-            ));
-        }
-        let Page { items, more } = self.store.list(
+        let after = match q.page_token {
+            "" => None,
+            token => Some(
+                token
+                    .starts_with(q.parent)
+                    .then(|| order.read_token(token))
+                    .flatten()
+                    .ok_or_else(|| {
+                        bad_request("page_token", "not a page token of this List".into())
+                    })?,
+            ),
+        };
+        let query = ListOrder {
+            order: &order,
+            after: after.as_ref(),
+            limit,
+        };
+        let Page { items, more, last } = self.store.list(
             q.kind,
             q.parent,
-            after,
-            limit,
+            query,
             |subject| self.lists_ignore_filter || filter.matches(subject),
             Instant::now(),
         );
-        // The token is the last name returned: stable under inserts and deletes between pages.
-        let next = match items.last() {
-            Some(last) if more => last.name.clone(),
+        // The token is where the last item returned sits: stable under inserts and deletes
+        // between pages.
+        let next = match last {
+            Some(last) if more => order.token(&last),
             _ => String::new(),
         };
         Ok((items, next))

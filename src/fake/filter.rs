@@ -40,6 +40,7 @@ pub(crate) struct Subject<'a> {
     pub(crate) labels: &'a HashMap<String, String>,
     pub(crate) create_time: SystemTime,
     pub(crate) update_time: SystemTime,
+    pub(crate) start_time: Option<SystemTime>,
     pub(crate) end_time: Option<SystemTime>,
 }
 
@@ -272,6 +273,7 @@ mod tests {
             labels: &labels,
             create_time: at(1_600_000_000),
             update_time: at(1_700_000_000),
+            start_time: None,
             end_time: None,
         };
         Filter::parse(kind, filter).unwrap().matches(&subject)

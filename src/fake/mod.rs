@@ -6,7 +6,7 @@
 //! (Cancel/Get/List of pipeline jobs and training pipelines, BatchCancelPipelineJobs),
 //! `aiplatform.v1.JobService` (Cancel/Get/List of NAS, custom, hyperparameter tuning, batch
 //! prediction and data labeling jobs), `aiplatform.v1.GenAiTuningService` (Cancel/Get/List of
-//! tuning jobs), `google.longrunning.Operations` (Cancel/Get/List/DeleteOperation) and
+//! tuning jobs), `google.longrunning.Operations` (Cancel/Get/List/Delete/WaitOperation) and
 //! `google.cloud.location.Locations/ListLocations`. It exists so that this crate's tests, and
 //! its users' tests, exercise the same wire protocol a real endpoint speaks.
 //!
@@ -28,7 +28,13 @@
 //!   `filter` comment of each List request in the protos) in AIP-160's structure (`AND`, `OR`,
 //!   `NOT`, parentheses; the library's own parser reads it); any other field is
 //!   INVALID_ARGUMENT, as Google answers.
-//!   A `read_mask` (where the List request has one) returns only the fields it names.
+//!   A `read_mask` (where the List request has one) returns only the fields it names; it may
+//!   name any field of the resource (the fake leaves those it does not model unset), and a
+//!   path that is not one is INVALID_ARGUMENT. An
+//!   `order_by` (ListPipelineJobs, ListDataLabelingJobs) orders by `create_time`,
+//!   `update_time`, `end_time`, `start_time`, each optionally `desc` (any other field is
+//!   INVALID_ARGUMENT); pipeline jobs come newest first without one, as documented, every other
+//!   List in name order.
 //! - BatchCancelPipelineJobs takes a location `parent` and 1 to 32 pipeline job names under it
 //!   (else INVALID_ARGUMENT) and returns an operation (`{parent}/operations/{n}`, readable with
 //!   GetOperation) with `BatchCancelPipelineJobsOperationMetadata`. Jobs already finished are
@@ -36,6 +42,8 @@
 //!   done, with a `BatchCancelPipelineJobsResponse` listing the jobs it cancelled, once all of
 //!   those have reached their outcome (never while one is STUCK). If a name is unknown the
 //!   operation fails (NOT_FOUND) and no job is cancelled.
+//! - WaitOperation answers with the operation once it is done, or as it is when its `timeout`
+//!   (at most [`MAX_OPERATION_WAIT`]) passes, whichever comes first.
 //! - ListLocations takes `name` = `projects/{project}` and lists the locations that project's
 //!   resources are in plus those the scenario names (`"locations": [...]`), in order, paged.
 //! - A seeded resource is created and last updated when it is seeded, or `age_ms` before that
@@ -111,6 +119,7 @@ mod error;
 mod faults;
 mod filter;
 mod names;
+mod order;
 mod rpc;
 mod scenario;
 mod server;
@@ -122,7 +131,7 @@ use std::time::Duration;
 
 pub use calllog::{AUTHORIZATION_SHOWN_CHARS, CallRecord};
 pub use deadline::DEADLINE_MARGIN;
-pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use dispatch::{DEFAULT_PAGE_SIZE, MAX_OPERATION_WAIT, MAX_PAGE_SIZE};
 pub use error::FakeError;
 pub use faults::FaultRule;
 pub use scenario::{CancelOutcome, ErrorSpec, ResourceSpec, Scenario};

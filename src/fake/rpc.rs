@@ -14,10 +14,10 @@ macro_rules! rpcs {
         }
 
         /// Every served RPC, in discriminant order.
-        pub(crate) const ALL_RPCS: [Rpc; 30] = [$(Rpc::$method,)+];
+        pub(crate) const ALL_RPCS: [Rpc; 31] = [$(Rpc::$method,)+];
 
         /// `(short name, full gRPC path)` per [`Rpc`], in discriminant order.
-        const RPC_TABLE: [(&str, &str); 30] = [
+        const RPC_TABLE: [(&str, &str); 31] = [
             $((stringify!($method), concat!("/", $service, "/", stringify!($method))),)+
         ];
     };
@@ -54,6 +54,7 @@ rpcs! {
     GetTuningJob = "google.cloud.aiplatform.v1.GenAiTuningService",
     ListTuningJobs = "google.cloud.aiplatform.v1.GenAiTuningService",
     ListLocations = "google.cloud.location.Locations",
+    WaitOperation = "google.longrunning.Operations",
 }
 
 impl Rpc {

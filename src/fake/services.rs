@@ -3,7 +3,7 @@
 //! kind, and the conversion of a stored resource into the message each kind is read as.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use prost::Name;
 use tonic::{Request, Response, Status};
@@ -31,13 +31,14 @@ type Answer<T> = Result<Response<T>, Status>;
 
 /// Implements a job service's server trait: Cancel, Get and List for each of its kinds, through
 /// the generic [`Core`] methods, plus any `extra` methods the service has. A List whose request
-/// has a `read_mask` names it with `mask`.
+/// has a `read_mask` names it with `mask`, one with an `order_by` with `order`.
 macro_rules! job_service {
     ($service:ident {
         $($kind:ident: $resource:ident,
             $cancel:ident($cancel_req:ident),
             $get:ident($get_req:ident),
-            $list:ident($list_req:ident) -> $list_resp:ident.$items:ident $(, mask $mask:ident)?;)+
+            $list:ident($list_req:ident) -> $list_resp:ident.$items:ident
+                $(, mask $mask:ident)? $(, order $order:ident)?;)+
     } $($extra:tt)*) => {
         #[tonic::async_trait]
         impl $service for FakeServices {
@@ -67,6 +68,7 @@ macro_rules! job_service {
                         parent_field: "parent",
                         parent: &q.parent,
                         filter: &q.filter,
+                        order_by: None $(.or(Some(q.$order.as_str())))?.unwrap_or_default(),
                         page_size: q.page_size,
                         page_token: &q.page_token,
                     })?;
@@ -98,7 +100,7 @@ job_service!(PipelineService {
         cancel_pipeline_job(CancelPipelineJobRequest),
         get_pipeline_job(GetPipelineJobRequest),
         list_pipeline_jobs(ListPipelineJobsRequest) -> ListPipelineJobsResponse.pipeline_jobs,
-        mask read_mask;
+        mask read_mask, order order_by;
     TrainingPipeline: TrainingPipeline,
         cancel_training_pipeline(CancelTrainingPipelineRequest),
         get_training_pipeline(GetTrainingPipelineRequest),
@@ -142,7 +144,7 @@ job_service!(JobService {
         cancel_data_labeling_job(CancelDataLabelingJobRequest),
         get_data_labeling_job(GetDataLabelingJobRequest),
         list_data_labeling_jobs(ListDataLabelingJobsRequest)
-            -> ListDataLabelingJobsResponse.data_labeling_jobs, mask read_mask;
+            -> ListDataLabelingJobsResponse.data_labeling_jobs, mask read_mask, order order_by;
 });
 
 job_service!(GenAiTuningService {
@@ -182,6 +184,7 @@ impl lro::operations_server::Operations for FakeServices {
                         parent_field: "name",
                         parent: &q.name,
                         filter: &q.filter,
+                        order_by: "",
                         page_size: q.page_size,
                         page_token: &q.page_token,
                     })?;
@@ -219,6 +222,28 @@ impl lro::operations_server::Operations for FakeServices {
             .await
     }
 
+    async fn wait_operation(
+        &self,
+        r: Request<lro::WaitOperationRequest>,
+    ) -> Answer<lro::Operation> {
+        // The closure is written in the call: only there does its `&Core` get the call's lifetime.
+        (self.core)
+            .serve_async(
+                Rpc::WaitOperation,
+                r,
+                |q| &q.name,
+                |c, q| async move {
+                    let timeout = q
+                        .timeout
+                        .map(Duration::try_from)
+                        .transpose()
+                        .map_err(|_| bad_request("timeout", "must not be negative".into()))?;
+                    c.wait_operation(&q.name, timeout).await.map(operation)
+                },
+            )
+            .await
+    }
+
     async fn cancel_operation(&self, r: Request<lro::CancelOperationRequest>) -> Answer<()> {
         let kind = ResourceKind::Operation;
         (self.core)
@@ -231,6 +256,8 @@ impl lro::operations_server::Operations for FakeServices {
             .await
     }
 }
+
+include!(concat!(env!("OUT_DIR"), "/resource_fields.rs"));
 
 fn timestamp(t: SystemTime) -> Option<prost_types::Timestamp> {
     Some(t.into())
@@ -249,22 +276,30 @@ impl Mask {
     /// Reads a List's `read_mask` for resources of type `M`.
     ///
     /// # Errors
-    /// INVALID_ARGUMENT naming `read_mask` for a path `M` does not have (or the fake does not
-    /// model: it refuses rather than silently return a field it cannot fill).
-    fn of<M: FromView>(mask: Option<&prost_types::FieldMask>) -> Result<Self, Status> {
+    /// INVALID_ARGUMENT naming `read_mask` for a path `M` does not have in Google's protos. A
+    /// field the fake does not model is accepted and left unset, as on a resource without it.
+    fn of<M: FromView + Name>(mask: Option<&prost_types::FieldMask>) -> Result<Self, Status> {
         let Some(mask) = mask.filter(|m| !m.paths.is_empty()) else {
             return Ok(Self::All);
         };
-        if let Some(unknown) = mask.paths.iter().find(|p| !M::FIELDS.contains(&p.as_str())) {
+        let resource = M::full_name();
+        let fields = RESOURCE_FIELDS
+            .iter()
+            .find(|(name, _)| *name == resource)
+            .map_or(&[][..], |(_, fields)| *fields);
+        // A path may go into a field (`error.code`); the fake returns or leaves out the field.
+        let top = |path: &str| path.split('.').next().unwrap_or_default().to_owned();
+        if let Some(unknown) = mask
+            .paths
+            .iter()
+            .find(|p| !fields.contains(&top(p).as_str()))
+        {
             return Err(bad_request(
                 "read_mask",
-                format!(
-                    "{unknown:?} is not a field of the resource the fake serves; it serves {}",
-                    M::FIELDS.join(", ")
-                ),
+                format!("{unknown:?} is not a field of {resource}"),
             ));
         }
-        Ok(Self::Only(mask.paths.clone()))
+        Ok(Self::Only(mask.paths.iter().map(|p| top(p)).collect()))
     }
 
     /// `value` if `field` is returned, else its default (unset).
@@ -278,8 +313,6 @@ impl Mask {
 
 /// A job message built from a stored resource, with the fields a mask leaves.
 trait FromView: Sized {
-    /// The fields the fake fills, by their proto names.
-    const FIELDS: &'static [&'static str];
     /// The message for `v`, with only the fields `mask` keeps.
     fn from_view(v: View, mask: &Mask) -> Self;
 }
@@ -289,17 +322,6 @@ trait FromView: Sized {
 macro_rules! from_view {
     ($($message:ident: $display:ident $(, $start:ident, $end:ident)?;)+) => {
         $(impl FromView for v1::$message {
-            const FIELDS: &'static [&'static str] = &[
-                "name",
-                stringify!($display),
-                "state",
-                "error",
-                "labels",
-                "create_time",
-                $(stringify!($start), stringify!($end),)?
-                "update_time",
-            ];
-
             fn from_view(v: View, mask: &Mask) -> Self {
                 Self {
                     state: mask.keep("state", enum_value(v.kind, v.state).unwrap_or_default()),

@@ -15,6 +15,7 @@ use super::error::FakeError;
 use super::faults::ArmedFault;
 use super::filter::Subject;
 use super::names::{ResourceKind, parse_name};
+use super::order::{Order, Position};
 use super::scenario::{CancelOutcome, ResourceSpec};
 use crate::State;
 use crate::wire::google::cloud::aiplatform::v1::{JobState, PipelineState};
@@ -89,6 +90,17 @@ pub(crate) enum CancelRefused {
 pub(crate) struct Page {
     pub(crate) items: Vec<View>,
     pub(crate) more: bool,
+    /// Where the page's last item sits in the List's order.
+    pub(crate) last: Option<Position>,
+}
+
+/// Which part of a List's order a page covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListOrder<'a> {
+    pub(crate) order: &'a Order,
+    /// The last item of the previous page.
+    pub(crate) after: Option<&'a Position>,
+    pub(crate) limit: usize,
 }
 
 impl FakeState {
@@ -285,31 +297,45 @@ impl FakeState {
         (!resource.faults.is_empty()).then(|| Arc::clone(&resource.faults))
     }
 
-    /// Lists the resources of `kind` directly under `parent` whose name sorts after `after`
-    /// and which `keep` accepts, in name order, at most `limit` of them.
+    /// Lists the resources of `kind` directly under `parent` which `keep` accepts and which
+    /// come after `after` in `order`, in that order, at most `limit` of them; also returns the
+    /// last one's position.
     pub(crate) fn list(
         &self,
         kind: ResourceKind,
         parent: &str,
-        after: Option<&str>,
-        limit: usize,
+        query: ListOrder<'_>,
         keep: impl Fn(&Subject<'_>) -> bool,
         now: Instant,
     ) -> Page {
-        let mut names: Vec<String> = self
+        let ListOrder {
+            order,
+            after,
+            limit,
+        } = query;
+        let mut found: Vec<Position> = self
             .resources
             .iter()
             .filter(|r| r.kind == kind && r.parent == parent)
-            .filter(|r| after.is_none_or(|a| r.key().as_str() > a))
-            .filter(|r| keep(&r.subject(now)))
-            .map(|r| r.key().clone())
+            .filter_map(|r| {
+                let subject = r.subject(now);
+                keep(&subject).then(|| order.position(&subject, r.key()))
+            })
+            .filter(|p| after.is_none_or(|a| order.cmp(p, a).is_gt()))
             .collect();
-        names.sort_unstable();
-        let more = names.len() > limit;
-        names.truncate(limit);
+        found.sort_unstable_by(|a, b| order.cmp(a, b));
+        let more = found.len() > limit;
+        found.truncate(limit);
         // A resource deleted between the scan and here simply drops out of the page.
-        let items = names.iter().filter_map(|n| self.view(n, now)).collect();
-        Page { items, more }
+        let items = found
+            .iter()
+            .filter_map(|p| self.view(&p.name, now))
+            .collect();
+        Page {
+            items,
+            more,
+            last: found.pop(),
+        }
     }
 }
 
@@ -405,12 +431,19 @@ impl Resource {
             Some(p) => (outcome_state(p.outcome), p.at_wall, Some(p.at_wall)),
             None => (self.state, self.updated, self.ended),
         };
+        // Work that has left the queue started when it was created; the fake has no queue time.
+        let started = (!matches!(
+            self.state,
+            State::Unspecified | State::Queued | State::Pending
+        ))
+        .then_some(self.created);
         Subject {
             state,
             display_name: &self.display_name,
             labels: &self.labels,
             create_time: self.created,
             update_time: updated,
+            start_time: started,
             end_time: ended,
         }
     }
@@ -419,6 +452,7 @@ impl Resource {
         let Subject {
             state,
             update_time: updated,
+            start_time: started,
             end_time: ended,
             ..
         } = self.subject(now);
@@ -426,11 +460,6 @@ impl Resource {
             Some(_) => default_error(state),
             None => self.error.clone(),
         };
-        let started = (!matches!(
-            self.state,
-            State::Unspecified | State::Queued | State::Pending
-        ))
-        .then_some(self.created);
         View {
             name: name.to_owned(),
             kind: self.kind,
@@ -661,11 +690,16 @@ mod tests {
 
         let window = SystemTime::now() - Duration::from_secs(60);
         let listed = |store: &FakeState| {
+            let order = Order::default();
+            let query = ListOrder {
+                order: &order,
+                after: None,
+                limit: 10,
+            };
             let page = store.list(
                 ResourceKind::PipelineJob,
                 "projects/p/locations/l",
-                None,
-                10,
+                query,
                 |s| s.update_time >= window,
                 Instant::now(),
             );
