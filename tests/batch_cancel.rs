@@ -308,7 +308,10 @@ async fn without_a_wait_a_batched_job_whose_state_cannot_be_read_is_requested_no
     // the jobs cancel slowly). The cancel was not refused, so no job is reported as failed.
     let n = 40;
     let fake = running_for(n, Duration::from_secs(60))
-        .fault(FaultRule::fail(tonic::Code::Unavailable).on_methods(["GetPipelineJob"]))
+        .fault(
+            FaultRule::fail(tonic::Code::Unavailable)
+                .on_methods(["GetPipelineJob", "ListPipelineJobs"]),
+        )
         .start()
         .await
         .unwrap();
@@ -331,5 +334,63 @@ async fn without_a_wait_a_batched_job_whose_state_cannot_be_read_is_requested_no
         assert_eq!(fake.state_of(&target.to_string()), Some(State::Cancelling));
     }
     client.shutdown().await;
+    fake.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_wait_a_slow_batch_is_read_back_with_one_list_not_a_get_per_job() {
+    // 30 jobs cancel slowly, so the batch's operation is not done within the second it is
+    // read; 2 succeeded long ago, so the batch skips them. One List naming the 32 by id tells
+    // each its state: a Get each would cost 32 calls.
+    let fake = running_for(30, Duration::from_secs(60))
+        .pipeline_job(job(30), State::Succeeded)
+        .pipeline_job(job(31), State::Succeeded)
+        .start()
+        .await
+        .unwrap();
+    let reports = cancel_all(&fake, (0..32).map(job).collect(), None).await;
+    assert_eq!(reports.len(), 32);
+    for (target, report) in &reports {
+        let state = fake.state_of(&target.to_string());
+        match state {
+            Some(State::Succeeded) => assert!(
+                matches!(
+                    report,
+                    Ok(Outcome::FinishedAnyway {
+                        state: State::Succeeded,
+                        ..
+                    })
+                ),
+                "{target}: {report:?}"
+            ),
+            _ => assert_cancelled(&fake, target, report, false),
+        }
+    }
+    assert_eq!(calls_of(&fake, "BatchCancelPipelineJobs").len(), 1);
+    assert_eq!(calls_of(&fake, "ListPipelineJobs").len(), 1);
+    assert!(calls_of(&fake, "GetPipelineJob").is_empty());
+    fake.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_refusing_the_list_by_id_gets_a_get_per_job_and_no_second_list() {
+    let n = 64;
+    let fake = running_for(n, Duration::from_secs(60))
+        .fault(FaultRule::fail(tonic::Code::InvalidArgument).on_methods(["ListPipelineJobs"]))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake).await;
+    let targets = futures::stream::iter((0..n).map(|i| job(i).parse::<Target>().unwrap()));
+    // One unit at a time: the second batch is read back after the first List was refused.
+    let options = CancelMany::default().concurrency(1);
+    let reports: Vec<_> = client.cancel_many(targets, options).collect().await;
+    assert_eq!(reports.len(), n);
+    for (target, report) in &reports {
+        assert_cancelled(&fake, target, report, false);
+    }
+    assert_eq!(calls_of(&fake, "BatchCancelPipelineJobs").len(), 2);
+    assert_eq!(calls_of(&fake, "ListPipelineJobs").len(), 1);
+    assert_eq!(calls_of(&fake, "GetPipelineJob").len(), n);
     fake.shutdown().await.unwrap();
 }

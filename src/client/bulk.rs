@@ -28,7 +28,7 @@ use crate::outcome::{Outcome, State, TargetStatus};
 
 use super::batch::{CancelRun, Sent, gather};
 use super::call::RegionLimiter;
-use super::confirm_list::{MemberList, can_list, wall_time};
+use super::confirm_list::{MemberList, can_list, updated_window, wall_time};
 use super::handle::Client;
 use super::targets::{Bounds, CancelAck, CancelProgress};
 use super::wait::{Wait, deadline_after, is_missed_poll, no_answer};
@@ -236,8 +236,9 @@ impl Client {
     /// time (so an unknown name is [`Error::NotFound`](crate::Error::NotFound) and the others
     /// are cancelled); a job the batch skipped as already finished is reported as it finished.
     /// With a wait, confirmation reads every job; without, the batch's operation is read until
-    /// done (at most 1 s) and any job it does not list as cancelled is read with
-    /// Get. A location whose server answers UNIMPLEMENTED gets no further batch in the run.
+    /// done (at most 1 s) and the jobs it does not list as cancelled are read back, with one
+    /// `ListPipelineJobs` naming them by id where the server answers it (one call where a Get
+    /// each would cost up to 32), else by Get. A location whose server answers UNIMPLEMENTED gets no further batch in the run.
     /// [`CancelMany::batch`] turns batches off.
     pub fn cancel_many<S>(
         &self,
@@ -574,7 +575,7 @@ impl Client {
             service: group.service,
             location: &group.location,
             parent: &group.parent,
-            since,
+            filter: updated_window(since),
             members: &by_id,
             budget: keys.len(),
             limiter: round.limiter,

@@ -15,6 +15,9 @@
 //! request has one), in pages the size of the group, stops once every member is found, and
 //! stops before reading more items than the group has pending members: past that, the Gets
 //! are cheaper.
+//!
+//! The same List bounded by the members' ids instead (`pipeline_job_user_id`, which
+//! ListPipelineJobs documents) reads back the jobs of a batch sent without a wait (`batch.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,14 +42,14 @@ pub(crate) const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(60);
 /// The fields a confirmation reads of each listed resource.
 const CONFIRM_FIELDS: &[&str] = &["name", "state", "error", "update_time"];
 
-/// One group's List in one round.
+/// One group's List in one round (or one batch's read-back).
 pub(crate) struct MemberList<'a> {
     pub(crate) kind: TargetKind,
     pub(crate) service: Service,
     pub(crate) location: &'a str,
     pub(crate) parent: &'a str,
-    /// When the group's earliest pending cancel was sent (this machine's clock).
-    pub(crate) since: SystemTime,
+    /// What bounds the List: [`updated_window`], or the members' ids ([`ids_filter`]).
+    pub(crate) filter: String,
     /// The members sought, by id.
     pub(crate) members: &'a HashMap<&'a str, &'a Target>,
     /// The calls a Get per pending member would cost: the List reads no more items, and
@@ -71,6 +74,12 @@ pub(crate) fn can_list(kind: TargetKind) -> bool {
     with_kind!(kind, K => <<K as Kind>::List as TargetList>::FILTERS_UPDATE_TIME)
 }
 
+/// The window of a group whose earliest cancel was sent at `since` (this machine's clock):
+/// opened [`CLOCK_SKEW_ALLOWANCE`] earlier.
+pub(crate) fn updated_window(since: SystemTime) -> String {
+    updated_since(since.checked_sub(CLOCK_SKEW_ALLOWANCE).unwrap_or(since))
+}
+
 /// The wall-clock time of `at`, a moment in the past; `None` if it cannot be told.
 pub(crate) fn wall_time(at: Instant) -> Option<SystemTime> {
     SystemTime::now().checked_sub(Instant::now().saturating_duration_since(at))
@@ -85,11 +94,7 @@ impl Client {
     async fn list_members_of<Req: TargetList>(&self, list: MemberList<'_>) -> Result<Listed> {
         let most = usize::try_from(LIST_PAGE_SIZE).unwrap_or(1);
         let page_size = list.budget.clamp(1, most);
-        let start = list
-            .since
-            .checked_sub(CLOCK_SKEW_ALLOWANCE)
-            .unwrap_or(list.since);
-        let first = Req::first(list.parent.to_owned(), updated_since(start))
+        let first = Req::first(list.parent.to_owned(), list.filter)
             .shaped(i32::try_from(page_size).unwrap_or(1), CONFIRM_FIELDS);
         let limiter = list.limiter.cloned();
         let pages = self.list_pages(list.service, list.location, first, limiter, None);

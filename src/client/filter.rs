@@ -15,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::{Error, Result};
 use crate::escape::{describe_char, printable};
+use crate::filter_syntax::{Expr, Op, Restriction, Value};
 
 /// The longest List filter accepted, in bytes; Google's own filters are far shorter.
 pub const MAX_FILTER_LEN: usize = 2048;
@@ -38,6 +39,22 @@ pub(crate) fn check_filter(filter: &str) -> Result<()> {
 pub(crate) fn updated_since(start: SystemTime) -> String {
     let start = DateTime::<Utc>::from(start).to_rfc3339_opts(SecondsFormat::Secs, true);
     format!("update_time>=\"{start}\"")
+}
+
+/// `(pipeline_job_user_id="a" OR pipeline_job_user_id="b" ...)`: the pipeline jobs with these
+/// ids (the id a job was created with is the last segment of its name), as `ListPipelineJobs`
+/// documents the field; `None` when there are none, or when the filter would be longer than
+/// [`MAX_FILTER_LEN`].
+pub(crate) fn pipeline_job_ids(ids: &[&str]) -> Option<String> {
+    let term = |id: &&str| {
+        Expr::Cmp(Restriction {
+            field: "pipeline_job_user_id".to_owned(),
+            op: Op::Eq,
+            value: Value::Quoted((*id).to_owned()),
+        })
+    };
+    let filter = Expr::Or(ids.iter().map(term).collect()).render_atom();
+    (!ids.is_empty() && filter.len() <= MAX_FILTER_LEN).then_some(filter)
 }
 
 fn filter_problem(filter: &str) -> Option<String> {
@@ -104,6 +121,20 @@ pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipeline_jobs_are_named_by_id_and_the_filter_reads_back() {
+        let filter = pipeline_job_ids(&["a-1", "b\"2"]).unwrap();
+        assert_eq!(
+            filter,
+            r#"(pipeline_job_user_id="a-1" OR pipeline_job_user_id="b\"2")"#
+        );
+        assert!(check_filter(&filter).is_ok());
+        assert!(crate::filter_syntax::parse(&filter).unwrap().is_some());
+        assert_eq!(pipeline_job_ids(&[]), None);
+        let long = "x".repeat(100);
+        assert_eq!(pipeline_job_ids(&[long.as_str(); 32]), None);
+    }
 
     #[test]
     fn an_update_time_window_is_a_well_formed_rfc_3339_filter() {

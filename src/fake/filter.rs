@@ -5,7 +5,8 @@
 //! splits filters by.
 //!
 //! By field: `state` (`=`, `!=`; the full enum name, e.g. `PIPELINE_STATE_RUNNING`);
-//! `display_name` (`=`, `!=`, `:` with `*` wildcards); `labels.KEY` (`=` a value, or `:*` for
+//! `display_name` and, for pipeline jobs, `pipeline_job_user_id` (the id a job was created
+//! with, the last segment of its name) (`=`, `!=`, `:` with `*` wildcards); `labels.KEY` (`=` a value, or `:*` for
 //! presence); `create_time` and, for pipeline jobs, `update_time` and `end_time` (`=`, `!=`, `<`,
 //! `<=`, `>`, `>=` against a quoted RFC 3339 time); `done` for operations (`true` / `false`).
 //! Fields a kind documents but the fake does not model (`pipeline_name`, `template_uri`,
@@ -35,6 +36,8 @@ pub(crate) struct Filter {
 /// What a filter reads of one resource.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Subject<'a> {
+    /// The last segment of its name (what `pipeline_job_user_id` compares).
+    pub(crate) id: &'a str,
     pub(crate) state: State,
     pub(crate) display_name: &'a str,
     pub(crate) labels: &'a HashMap<String, String>,
@@ -58,10 +61,11 @@ enum Test {
     Done(bool),
 }
 
-/// A string field: the display name, or one the fake does not model (always empty).
+/// A string field: the display name, the id, or one the fake does not model (always empty).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Text {
     DisplayName,
+    Id,
     Unmodelled,
 }
 
@@ -87,6 +91,8 @@ impl Field {
         match name {
             "state" => Self::State,
             "display_name" => Self::Text(Text::DisplayName),
+            // The id a pipeline job was created with: the last segment of its name.
+            "pipeline_job_user_id" => Self::Text(Text::Id),
             "labels" => Self::Labels,
             "create_time" => Self::Time(Time::Create),
             "update_time" => Self::Time(Time::Update),
@@ -146,6 +152,7 @@ impl Test {
             Self::Text { field, pattern, op } => {
                 let value = match field {
                     Text::DisplayName => s.display_name,
+                    Text::Id => s.id,
                     Text::Unmodelled => "",
                 };
                 match op {
@@ -268,6 +275,7 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let subject = Subject {
+            id: "job-7",
             state,
             display_name: name,
             labels: &labels,
@@ -277,6 +285,33 @@ mod tests {
             end_time: None,
         };
         Filter::parse(kind, filter).unwrap().matches(&subject)
+    }
+
+    #[test]
+    fn a_pipeline_job_is_found_by_the_id_it_was_created_with() {
+        let by_id = r#"pipeline_job_user_id="job-3" OR pipeline_job_user_id="job-7""#;
+        assert!(passes(PJ, by_id, State::Running, "x", &[]));
+        assert!(!passes(
+            PJ,
+            r#"pipeline_job_user_id="job-3""#,
+            State::Running,
+            "x",
+            &[]
+        ));
+        assert!(passes(
+            PJ,
+            r#"pipeline_job_user_id:"job-*""#,
+            State::Running,
+            "x",
+            &[]
+        ));
+        assert!(passes(
+            PJ,
+            r#"pipeline_job_user_id!="job-3""#,
+            State::Running,
+            "x",
+            &[]
+        ));
     }
 
     #[test]

@@ -168,6 +168,7 @@ mod tests {
     fn subject(labels: &HashMap<String, String>, created: u64, ended: Option<u64>) -> Subject<'_> {
         let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
         Subject {
+            id: "",
             state: crate::State::Running,
             display_name: "",
             labels,

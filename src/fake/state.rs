@@ -318,7 +318,7 @@ impl FakeState {
             .iter()
             .filter(|r| r.kind == kind && r.parent == parent)
             .filter_map(|r| {
-                let subject = r.subject(now);
+                let subject = r.subject(r.key(), now);
                 keep(&subject).then(|| order.position(&subject, r.key()))
             })
             .filter(|p| after.is_none_or(|a| order.cmp(p, a).is_gt()))
@@ -426,7 +426,7 @@ impl Resource {
     }
 
     /// What a filter reads of the resource at `now`.
-    fn subject(&self, now: Instant) -> Subject<'_> {
+    fn subject<'a>(&'a self, name: &'a str, now: Instant) -> Subject<'a> {
         let (state, updated, ended) = match self.settled(now) {
             Some(p) => (outcome_state(p.outcome), p.at_wall, Some(p.at_wall)),
             None => (self.state, self.updated, self.ended),
@@ -438,6 +438,7 @@ impl Resource {
         ))
         .then_some(self.created);
         Subject {
+            id: name.rsplit('/').next().unwrap_or(name),
             state,
             display_name: &self.display_name,
             labels: &self.labels,
@@ -455,7 +456,7 @@ impl Resource {
             start_time: started,
             end_time: ended,
             ..
-        } = self.subject(now);
+        } = self.subject(name, now);
         let error = match self.settled(now) {
             Some(_) => default_error(state),
             None => self.error.clone(),
