@@ -498,7 +498,9 @@ async fn a_refused_cancel_whose_state_cannot_be_read_in_time_is_already_finished
         .await
         .unwrap();
     let client = client(&fake).await;
-    let budget = Duration::from_millis(100);
+    // Room for the first cancel to be answered on a loaded machine; the next slot of the rate
+    // limit (1 s) is still far past the wait's cut (the budget plus half the grace).
+    let budget = Duration::from_millis(300);
     let options = CancelMany::default()
         .batch(false)
         .wait(quick_wait(budget))
@@ -521,4 +523,53 @@ async fn a_refused_cancel_whose_state_cannot_be_read_in_time_is_already_finished
     assert_eq!(fake.state_of(PIPELINE), Some(State::Succeeded));
     let cancels = calls_of(&fake, "CancelPipelineJob");
     assert_eq!(cancels.len(), 1, "only the first slot's cancel went out");
+}
+
+#[tokio::test]
+async fn a_stop_sends_nothing_more_and_reports_only_what_was_sent_as_it_stood() {
+    // One call a second. The first target's cancel takes the first slot and is refused (the
+    // job succeeded long ago); the others queue for the next slots when the stop fires at
+    // 150 ms. Those were never sent: not reported, and not sent after the stop. The first
+    // is reported from its read-back if that comes within the grace (an attempt timeout),
+    // else as a refused cancel whose state was not read: already finished.
+    let running = |i| format!("projects/p/locations/us-central1/pipelineJobs/r{i}");
+    for grace in [Duration::from_millis(300), Duration::from_secs(2)] {
+        let fake = FakeVertex::builder()
+            .token(TOKEN)
+            .pipeline_job(PIPELINE, State::Succeeded)
+            .resources((0..3).map(|i| ResourceSpec::new(running(i), State::Running)))
+            .start()
+            .await
+            .unwrap();
+        let client = builder(&fake).attempt_timeout(grace).build().await.unwrap();
+        let options = CancelMany::default()
+            .batch(false)
+            .rate_per_region(NonZeroU32::MIN)
+            .stop_on(tokio::time::sleep(Duration::from_millis(150)));
+        let targets: Vec<_> = std::iter::once(target(PIPELINE))
+            .chain((0..3).map(|i| target(&running(i))))
+            .collect();
+        let reports: Vec<_> = client
+            .cancel_many(futures::stream::iter(targets), options)
+            .collect()
+            .await;
+        let [(first, report)] = &reports[..] else {
+            panic!("{grace:?}: {reports:?}")
+        };
+        assert_eq!(first.to_string(), PIPELINE);
+        match report {
+            Err(Error::AlreadyFinished { rpc, state: None }) if grace < Duration::from_secs(1) => {
+                assert_eq!(rpc.code(), tonic::Code::FailedPrecondition);
+            }
+            Ok(Outcome::FinishedAnyway {
+                state: State::Succeeded,
+                ..
+            }) if grace > Duration::from_secs(1) => {}
+            other => panic!("{grace:?}: {other:?}"),
+        }
+        assert_eq!(calls_of(&fake, "CancelPipelineJob").len(), 1, "{grace:?}");
+        for i in 0..3 {
+            assert_eq!(fake.state_of(&running(i)), Some(State::Running));
+        }
+    }
 }

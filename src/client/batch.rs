@@ -18,6 +18,7 @@
 //! (`pipeline_job_user_id`) where the server answers it, the rest by Get.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -35,13 +36,14 @@ use crate::wire::google::longrunning as lro;
 use aip::pipeline_service_client::PipelineServiceClient;
 
 use super::bulk::{CancelMany, StopSignal, stopped};
+use super::call::not_sent;
 use super::call::{CallSite, RegionLimiter};
 use super::confirm_list::MemberList;
 use super::filter::pipeline_job_ids;
 use super::handle::Client;
 use super::kinds::{BATCH_CANCEL_PIPELINE_JOBS, Operations};
-use super::targets::{Bounds, CancelAck};
-use super::wait::{cut_at, deadline_after, is_missed_poll, no_answer};
+use super::targets::{Bounds, CancelAck, CancelProgress};
+use super::wait::{cut_at, cut_short, deadline_after, is_missed_poll, no_answer};
 
 /// The most pipeline jobs one BatchCancelPipelineJobs may name (its `names` field says so).
 pub const MAX_BATCH: usize = 32;
@@ -368,12 +370,17 @@ impl Client {
         let Some(_permit) = run.permit().await else {
             return Err(target);
         };
-        let ack = self.cancel_one(&target, run.limiter(), deadline);
-        let grace = self.inner.attempt_timeout;
-        let ack = self
-            .answered_after(ack, run.stop.as_ref())
-            .await
-            .unwrap_or_else(|| Err(no_answer("cancel", &target, grace)));
+        let progress = CancelProgress::default();
+        let ack = self.cancel_one(&target, run.limiter(), deadline, &progress);
+        let answered = self.answered_after(ack, run.stop.as_ref(), &progress.sent);
+        let ack = match answered.await {
+            Some(ack) => ack,
+            // Stopped, and unanswered within the grace: told by what it had done.
+            None => match cut_short(&progress, &target, self.inner.attempt_timeout) {
+                Some(told) => told,
+                None => return Err(target),
+            },
+        };
         Ok(Sent::Ack(target, deadline, ack))
     }
 
@@ -385,23 +392,36 @@ impl Client {
     ) -> Vec<Sent> {
         let deadline = run.deadline();
         let started = Instant::now();
+        let sent = AtomicU32::new(0);
         let answer = {
             let Some(_permit) = run.permit().await else {
                 return Vec::new();
             };
-            let call = cut_at(deadline, self.send_batch(parent, &jobs, run, deadline));
-            self.answered_after(call, run.stop.as_ref()).await.flatten()
+            let call = cut_at(
+                deadline,
+                self.send_batch(parent, &jobs, run, deadline, &sent),
+            );
+            self.answered_after(call, run.stop.as_ref(), &sent)
+                .await
+                .flatten()
         };
         let operation = match answer {
             Some(Ok(operation)) => operation,
             Some(Err(refused)) => {
                 return self.one_by_one(parent, jobs, deadline, refused, run).await;
             }
+            // Never sent: the run stopped first (not reported), or the wait's deadline came.
+            None if sent.load(Ordering::Relaxed) == 0 && run.is_stopped() => return Vec::new(),
             None => {
                 let waited = started.elapsed();
+                let never_sent = sent.load(Ordering::Relaxed) == 0;
                 return (jobs.into_iter())
                     .map(|job| {
-                        let unanswered = no_answer("cancel", &job, waited);
+                        let unanswered = if never_sent {
+                            not_sent(&job, waited)
+                        } else {
+                            no_answer("cancel", &job, waited)
+                        };
                         Sent::Ack(job, deadline, Err(unanswered))
                     })
                     .collect();
@@ -430,6 +450,7 @@ impl Client {
         jobs: &[Target],
         run: &CancelRun,
         deadline: Option<Instant>,
+        sent: &AtomicU32,
     ) -> Result<lro::Operation> {
         let request = aip::BatchCancelPipelineJobsRequest {
             parent: parent.to_string(),
@@ -450,7 +471,7 @@ impl Client {
             &BATCH_CANCEL_PIPELINE_JOBS,
             site,
             request,
-            None,
+            Some(sent),
             |channel, request| async move {
                 let mut stub = PipelineServiceClient::new(channel);
                 stub.batch_cancel_pipeline_jobs(request).await

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt, stream};
@@ -146,9 +147,11 @@ impl CancelMany {
     /// ([`ClientBuilder::attempt_timeout`](super::ClientBuilder::attempt_timeout)) more to be
     /// answered and is reported, [`Outcome::Requested`] if accepted (also a target that was
     /// waiting for confirmation: its cancel was accepted, its outcome is not known), else its
-    /// error ([`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded) if still unanswered); then the stream ends. Targets
-    /// never read from the input are not reported, nor those read but not yet sent when it fired
-    /// (pipeline jobs gathered for a batch, say): no cancel was sent for them. A pipeline job
+    /// error ([`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded) if still unanswered,
+    /// [`Error::AlreadyFinished`](crate::Error::AlreadyFinished) if refused and its state not
+    /// read back by then); then the stream ends. Targets never read from the input are not
+    /// reported, nor those read but not yet sent when it fired (pipeline jobs gathered for a
+    /// batch, a cancel waiting for the rate limit or a token): no cancel was sent for them. A pipeline job
     /// of a batch accepted but not yet read back is `Requested`, even if the batch skipped it
     /// as already finished.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
@@ -318,36 +321,43 @@ impl Client {
         target: &Target,
         limiter: Option<&RegionLimiter>,
         deadline: Option<Instant>,
+        progress: &CancelProgress,
     ) -> Result<CancelAck> {
         match deadline {
             // Boxed: the wait's cancel (retries within a deadline, the read-back) makes a future
             // several times the size of a plain cancel's, and without a wait every one of the
             // run's futures in flight would be that size (cache misses, not instructions).
-            Some(deadline) => Box::pin(self.cancel_within(target, limiter, deadline)).await,
+            Some(deadline) => {
+                Box::pin(self.cancel_within(target, limiter, deadline, progress)).await
+            }
             None => {
                 let bounds = Bounds {
                     limiter,
                     deadline: None,
                 };
-                self.cancel_ack(target, bounds, &CancelProgress::default())
-                    .await
+                self.cancel_ack(target, bounds, progress).await
             }
         }
     }
 
     /// `call`'s answer, given at most one attempt timeout once `stop` has fired (`None`: none
-    /// came by then).
+    /// came by then). A call that had sent nothing (`sent` counts its attempts sent) when the
+    /// signal fired is dropped at once: nothing is sent after a stop.
     pub(super) fn answered_after<'a, T: Send + 'a>(
         &'a self,
         call: impl Future<Output = T> + Send + 'a,
         stop: Option<&'a StopSignal>,
+        sent: &'a AtomicU32,
     ) -> impl Future<Output = Option<T>> + Send + 'a {
         match stop {
             None => call.map(Some).left_future(),
             // Boxed: racing the signal keeps `call` and the race's own state, several times the
             // size of `call`; unboxed, every future a run has in flight would be that size,
             // signal or not.
-            Some(stop) => self.answered_or_stopped(call, stop).boxed().right_future(),
+            Some(stop) => self
+                .answered_or_stopped(call, stop, sent)
+                .boxed()
+                .right_future(),
         }
     }
 
@@ -355,11 +365,15 @@ impl Client {
         &self,
         call: impl Future<Output = T>,
         stop: &StopSignal,
+        sent: &AtomicU32,
     ) -> Option<T> {
         let mut call = std::pin::pin!(call);
         tokio::select! {
             answer = &mut call => Some(answer),
             () = stopped(Some(stop)) => {
+                if sent.load(Ordering::Relaxed) == 0 {
+                    return None;
+                }
                 tokio::time::timeout(self.inner.attempt_timeout, call).await.ok()
             }
         }

@@ -97,12 +97,16 @@ pub(crate) fn split(
         if let Some(problem) = term.leaves().find_map(Restriction::value_problem) {
             return Err(invalid(filter, problem));
         }
-        let readable = term.leaves().all(|r| r.local_problem(kind).is_none());
+        let rechecked = term
+            .leaves()
+            .all(|r| r.local_problem(kind).is_none() && r.means_one_thing());
         if term.leaves().all(|r| r.on_server(fields)) {
             server.push(term.render_atom());
             // Checked again on what comes back: a server may list more than its filter
-            // selects, and a job it wrongly listed must not be taken as matching.
-            if readable {
+            // selects, and a job it wrongly listed must not be taken as matching. Only where
+            // the comparison cannot mean something else to Google (a job its filter matched
+            // must not be dropped here unseen).
+            if rechecked {
                 local.push(term.clone());
             }
             continue;
@@ -156,6 +160,18 @@ impl Restriction {
             "update_time" => Local::UpdateTime,
             other => Local::Label(other.strip_prefix("labels.").filter(|k| !k.is_empty())?),
         })
+    }
+
+    /// Whether Google's List and the sweep cannot read this comparison differently: times,
+    /// `=`/`!=` without a `*`, label presence (`labels.k:*`). Not `:` with a pattern, nor a
+    /// `*` anywhere: AIP-160 leaves their matching (wildcards, fuzzy "has") to the service.
+    fn means_one_thing(&self) -> bool {
+        let value = self.value.text();
+        match self.local_field() {
+            Some(Local::CreateTime | Local::UpdateTime) => true,
+            Some(Local::Label(_)) if self.op == Op::Has => value == "*",
+            _ => matches!(self.op, Op::Eq | Op::Ne) && !value.contains('*'),
+        }
     }
 
     /// Whether the kind's List documents this comparison (`state` is always local).
@@ -331,8 +347,13 @@ mod tests {
             r#"display_name="nightly" AND labels.team:* AND state!="X""#
         );
         // The server's terms are checked again on what it returns; so is the rest.
+        // A job the server listed although its display name does not match: every other term
+        // holds (updated in 2027), so only the server's own term, checked again, rejects it.
         let labels = HashMap::from([("team".to_owned(), "search".to_owned())]);
-        let at = Timestamp::default();
+        let at = Timestamp {
+            seconds: 1_800_000_000,
+            nanos: 0,
+        };
         let listed = Subject {
             display_name: "adhoc",
             update_time: Some(&at),
@@ -340,6 +361,14 @@ mod tests {
         };
         let local = split.local.unwrap();
         assert!(!local.matches(&listed), "a job the server wrongly listed");
+        let matching = Subject {
+            display_name: "nightly",
+            ..listed
+        };
+        assert!(local.matches(&matching));
+        // A pattern Google may read otherwise (`:` or a `*`) is left to the server.
+        let patterns = plan(r#"display_name:"night*" AND labels.team="a*""#, JOBS).unwrap();
+        assert!(patterns.local.is_none(), "{:?}", patterns.local);
 
         let all_local = plan(
             r#"labels.team="a" OR update_time<"2026-01-01T00:00:00Z""#,

@@ -106,8 +106,13 @@ pub(crate) struct CancelProgress {
 
 impl CancelProgress {
     /// What a cancel cut short at this point tells, if anything: refused, its state unread, is
-    /// taken as already terminal, as when the read-back fails.
+    /// taken as already terminal, as when the read-back fails. Not after a retry: the refusal
+    /// may then answer an earlier attempt of ours that landed (a job cancelled by it is
+    /// refused too), so the cancel may have taken effect.
     pub(crate) fn refusal(&self) -> Option<CancelAck> {
+        if self.sent.load(Ordering::Relaxed) != 1 {
+            return None;
+        }
         let status = self.refused.get()?.clone();
         Some(CancelAck::AlreadyTerminal {
             rpc: RpcError::new(status),
@@ -289,6 +294,8 @@ impl Client {
             Some(State::Cancelling) => Ok(CancelAck::Started),
             // An earlier attempt of ours landed and has already taken effect.
             Some(State::Cancelled) if retried => Ok(CancelAck::Started),
+            // Unread after a retry: the refusal may answer an earlier attempt that landed.
+            None if retried => Err(Error::Other(rpc)),
             Some(state) if !state.is_terminal() => Err(Error::Other(rpc)),
             _ => Ok(CancelAck::AlreadyTerminal { rpc, status }),
         }

@@ -120,7 +120,7 @@ impl Client {
     pub async fn cancel_and_wait(&self, target: &Target, wait: Wait) -> Result<Outcome> {
         let deadline = deadline_after(wait.budget);
         match self
-            .cancel_within(target, None, deadline)
+            .cancel_within(target, None, deadline, &CancelProgress::default())
             .await?
             .into_finished()
         {
@@ -145,27 +145,18 @@ impl Client {
         target: &Target,
         limiter: Option<&RegionLimiter>,
         deadline: Instant,
+        progress: &CancelProgress,
     ) -> Result<CancelAck> {
         let bounds = Bounds {
             limiter,
             deadline: Some(deadline),
         };
         let started = Instant::now();
-        let progress = CancelProgress::default();
-        let cut = cut_at(Some(deadline), self.cancel_ack(target, bounds, &progress)).await;
+        let cut = cut_at(Some(deadline), self.cancel_ack(target, bounds, progress)).await;
         cut.unwrap_or_else(|| {
             let waited = started.elapsed();
-            if let Some(refused) = progress.refusal() {
-                return Ok(refused);
-            }
             // Not one attempt left: the wait went on a rate limit or a token, not on the server.
-            if progress.sent.load(Ordering::Relaxed) == 0 {
-                return Err(not_sent(target, waited));
-            }
-            Err(Error::from(tonic::Status::deadline_exceeded(format!(
-                "no answer to the cancel of {target} within {waited:.1?} (it was sent: it may \
-                 have taken effect)"
-            ))))
+            cut_short(progress, target, waited).unwrap_or_else(|| Err(not_sent(target, waited)))
         })
     }
 
@@ -325,6 +316,34 @@ pub(crate) async fn cut_at<T>(
             .ok(),
         None => Some(call.await),
     }
+}
+
+/// What a cancel cut short (by a wait's deadline, or a stop signal's grace) tells from what it
+/// had done; `None` if it was never sent. Refused once, its state not read back: already
+/// finished, as when the read-back fails. Otherwise it was sent and may have taken effect.
+pub(crate) fn cut_short(
+    progress: &CancelProgress,
+    target: &Target,
+    waited: Duration,
+) -> Option<Result<CancelAck>> {
+    if progress.sent.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    if let Some(refused) = progress.refusal() {
+        return Some(Ok(refused));
+    }
+    let told = if progress.refused.get().is_some() {
+        format!(
+            "the cancel of {target} was refused after a retry and its state could not be read \
+             within {waited:.1?}: an earlier attempt may have taken effect"
+        )
+    } else {
+        format!(
+            "no answer to the cancel of {target} within {waited:.1?} (it was sent: it may have \
+             taken effect)"
+        )
+    };
+    Some(Err(Error::from(tonic::Status::deadline_exceeded(told))))
 }
 
 /// A call that got no answer within the caller's budget.
