@@ -35,6 +35,9 @@
 //!   `update_time`, `end_time`, `start_time`, each optionally `desc` (any other field is
 //!   INVALID_ARGUMENT); pipeline jobs come newest first without one, as documented, every other
 //!   List in name order.
+//! - [`FakeVertexBuilder::lists_ignore_filter`] makes every List ignore its `filter` (all of the
+//!   parent's resources are listed), as a server that does not implement one would: for tests
+//!   that a client checks what a List returns.
 //! - BatchCancelPipelineJobs takes a location `parent` and 1 to 32 pipeline job names under it
 //!   (else INVALID_ARGUMENT) and returns an operation (`{parent}/operations/{n}`, readable with
 //!   GetOperation) with `BatchCancelPipelineJobsOperationMetadata`. Jobs already finished are

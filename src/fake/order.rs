@@ -4,7 +4,8 @@
 //! ListPipelineJobs documents "a comma-separated list of fields to order by ... Use "desc" after
 //! a field name for descending", over `create_time`, `update_time`, `end_time` and `start_time`,
 //! and, without `order_by`, "create time in descending order". ListDataLabelingJobs documents
-//! the syntax but no fields; the fake takes the same four. Any other field is INVALID_ARGUMENT,
+//! the syntax but no fields; the fake takes the two times a DataLabelingJob has (`create_time`,
+//! `update_time`). Any other field is INVALID_ARGUMENT,
 //! as Google refuses an order it does not support. Ties, and every other List, go by name.
 //!
 //! The page token is the last name returned, followed (when the order has fields) by `@` and
@@ -17,8 +18,16 @@ use std::time::SystemTime;
 use super::filter::Subject;
 use super::names::ResourceKind;
 
-/// The fields an `order_by` may name.
+/// The fields an `order_by` may name (a pipeline job's; a data labeling job has the first two).
 const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "end_time", "start_time"];
+
+/// The fields a List of `kind` may be ordered by: those of [`ORDER_FIELDS`] the resource has.
+fn order_fields(kind: ResourceKind) -> &'static [&'static str] {
+    match kind {
+        ResourceKind::PipelineJob => ORDER_FIELDS,
+        _ => &ORDER_FIELDS[..2],
+    }
+}
 
 /// One field of an order, and whether it runs newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +70,14 @@ impl Order {
                 [name, direction] if direction.eq_ignore_ascii_case("asc") => (name, false),
                 _ => return Err(format!("{part:?} is not `FIELD` or `FIELD desc`")),
             };
-            let field = ORDER_FIELDS
-                .iter()
-                .position(|f| *f == name)
-                .ok_or_else(|| {
-                    format!(
-                        "{name:?} is not a field {}s can be ordered by; they can be by {}",
-                        kind.message_name(),
-                        ORDER_FIELDS.join(", ")
-                    )
-                })?;
+            let allowed = order_fields(kind);
+            let field = allowed.iter().position(|f| *f == name).ok_or_else(|| {
+                format!(
+                    "{name:?} is not a field {}s can be ordered by; they can be by {}",
+                    kind.message_name(),
+                    allowed.join(", ")
+                )
+            })?;
             keys.push(Key { field, descending });
         }
         Ok(Self { keys })
@@ -164,6 +171,19 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::time::Duration;
+
+    #[test]
+    fn a_list_is_ordered_only_by_times_its_resource_has() {
+        let labeling = ResourceKind::DataLabelingJob;
+        assert!(Order::parse(labeling, "update_time desc, create_time").is_ok());
+        for missing in ["end_time", "start_time desc"] {
+            assert!(Order::parse(labeling, missing).is_err(), "{missing}");
+            assert!(
+                Order::parse(ResourceKind::PipelineJob, missing).is_ok(),
+                "{missing}"
+            );
+        }
+    }
 
     fn subject(labels: &HashMap<String, String>, created: u64, ended: Option<u64>) -> Subject<'_> {
         let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
