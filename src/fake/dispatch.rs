@@ -245,10 +245,12 @@ impl Core {
             after: after.as_ref(),
             limit,
         };
+        let ids = filter.only_ids().filter(|_| !self.lists_ignore_filter);
         let Page { items, more, last } = self.store.list(
             q.kind,
             q.parent,
             query,
+            ids,
             |subject| self.lists_ignore_filter || filter.matches(subject),
             Instant::now(),
         );

@@ -137,11 +137,32 @@ impl Filter {
         })
     }
 
+    /// The ids the filter names, when it selects exactly the resources with those ids
+    /// (`pipeline_job_user_id="a" OR ...`): a List can then look them up instead of scanning.
+    pub(crate) fn only_ids(&self) -> Option<Vec<&str>> {
+        match self.expr.as_ref()? {
+            Expr::Or(items) => items.iter().map(id_named).collect(),
+            one => id_named(one).map(|id| vec![id]),
+        }
+    }
+
     /// Whether a resource passes.
     pub(crate) fn matches(&self, subject: &Subject<'_>) -> bool {
         self.expr
             .as_ref()
             .is_none_or(|e| e.eval(&|t| t.matches(subject)))
+    }
+}
+
+/// The id an `id = "..."` comparison names.
+fn id_named(expr: &Expr<Test>) -> Option<&str> {
+    match expr {
+        Expr::Cmp(Test::Text {
+            field: Text::Id,
+            pattern,
+            op: Op::Eq,
+        }) => Some(pattern.as_str()),
+        _ => None,
     }
 }
 

@@ -4,7 +4,7 @@
 //! state at that moment. So the transition happens whether or not any client is still
 //! connected, 100,000 resources cost no tasks, and no lock is held across an `.await`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -299,12 +299,14 @@ impl FakeState {
 
     /// Lists the resources of `kind` directly under `parent` which `keep` accepts and which
     /// come after `after` in `order`, in that order, at most `limit` of them; also returns the
-    /// last one's position.
+    /// last one's position. With `ids` (a filter selecting only those), only the resources
+    /// with those ids are looked at, not every one the store holds.
     pub(crate) fn list(
         &self,
         kind: ResourceKind,
         parent: &str,
         query: ListOrder<'_>,
+        ids: Option<Vec<&str>>,
         keep: impl Fn(&Subject<'_>) -> bool,
         now: Instant,
     ) -> Page {
@@ -313,16 +315,25 @@ impl FakeState {
             after,
             limit,
         } = query;
-        let mut found: Vec<Position> = self
-            .resources
-            .iter()
-            .filter(|r| r.kind == kind && r.parent == parent)
-            .filter_map(|r| {
-                let subject = r.subject(r.key(), now);
-                keep(&subject).then(|| order.position(&subject, r.key()))
-            })
-            .filter(|p| after.is_none_or(|a| order.cmp(p, a).is_gt()))
-            .collect();
+        let position = |name: &str, r: &Resource| {
+            let subject = r.subject(name, now);
+            let kept = r.kind == kind && r.parent == parent && keep(&subject);
+            kept.then(|| order.position(&subject, name))
+                .filter(|p| after.is_none_or(|a| order.cmp(p, a).is_gt()))
+        };
+        let mut found: Vec<Position> = match ids {
+            Some(ids) => {
+                let names: HashSet<String> = (ids.iter())
+                    .map(|id| format!("{parent}/{}/{id}", kind.collection()))
+                    .collect();
+                (names.iter())
+                    .filter_map(|name| position(name, self.resources.get(name)?.value()))
+                    .collect()
+            }
+            None => (self.resources.iter())
+                .filter_map(|r| position(r.key(), r.value()))
+                .collect(),
+        };
         found.sort_unstable_by(|a, b| order.cmp(a, b));
         let more = found.len() > limit;
         found.truncate(limit);
@@ -673,6 +684,65 @@ mod tests {
     }
 
     #[test]
+    fn a_list_by_ids_finds_what_a_scan_finds() {
+        let store = FakeState::new();
+        for name in [
+            "projects/p/locations/l/pipelineJobs/a",
+            "projects/p/locations/l/pipelineJobs/b",
+            "projects/p/locations/l/pipelineJobs/c",
+            "projects/p/locations/m/pipelineJobs/a",
+        ] {
+            store
+                .insert(ResourceSpec::new(name, State::Running))
+                .unwrap();
+        }
+        let filter = crate::fake::filter::Filter::parse(
+            ResourceKind::PipelineJob,
+            r#"pipeline_job_user_id="c" OR pipeline_job_user_id="zz" OR pipeline_job_user_id="a" OR pipeline_job_user_id="a""#,
+        )
+        .unwrap();
+        let order = Order::parse(ResourceKind::PipelineJob, "").unwrap();
+        let page = |ids: Option<Vec<&str>>, after: Option<&Position>| {
+            let query = ListOrder {
+                order: &order,
+                after,
+                limit: 1,
+            };
+            let keep = |s: &Subject<'_>| filter.matches(s);
+            let parent = "projects/p/locations/l";
+            store.list(
+                ResourceKind::PipelineJob,
+                parent,
+                query,
+                ids,
+                keep,
+                Instant::now(),
+            )
+        };
+        let names = |page: &Page| {
+            page.items
+                .iter()
+                .map(|v| v.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let ids = filter.only_ids();
+        assert!(ids.is_some());
+        let (first, first_scanned) = (page(ids.clone(), None), page(None, None));
+        assert_eq!(names(&first), names(&first_scanned));
+        assert!(first.more);
+        let next = page(ids, first.last.as_ref());
+        assert_eq!(
+            names(&next),
+            names(&page(None, first_scanned.last.as_ref()))
+        );
+        assert_eq!(next.items.len(), 1);
+        assert!(!next.more);
+        let both: HashSet<String> = names(&first).into_iter().chain(names(&next)).collect();
+        let expected = ["a", "c"].map(|id| format!("projects/p/locations/l/pipelineJobs/{id}"));
+        assert_eq!(both, HashSet::from(expected));
+    }
+
+    #[test]
     fn an_aged_job_is_outside_an_update_time_window_until_cancelled() {
         let day = Duration::from_secs(86_400);
         let store = FakeState::new();
@@ -701,6 +771,7 @@ mod tests {
                 ResourceKind::PipelineJob,
                 "projects/p/locations/l",
                 query,
+                None,
                 |s| s.update_time >= window,
                 Instant::now(),
             );
