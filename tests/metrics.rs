@@ -5,11 +5,16 @@
 mod common;
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 use common::{TOKEN, client};
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use vertex_cancel::State;
+use vertex_cancel::{State, Wait};
+
+const B: &str = "projects/p/locations/us-central1/pipelineJobs/b";
+const C: &str = "projects/p/locations/us-central1/pipelineJobs/c";
 use vertex_cancel::fake::{FakeVertex, FaultRule, ResourceSpec};
 
 #[tokio::test]
@@ -21,6 +26,8 @@ async fn every_attempt_is_recorded_with_method_code_and_attempt() {
     let job = "projects/p/locations/us-central1/pipelineJobs/a";
     let fake = FakeVertex::builder()
         .token(TOKEN)
+        .pipeline_job(B, State::Running)
+        .pipeline_job(C, State::Running)
         .resource(
             ResourceSpec::new(job, State::Running).with_fault(
                 FaultRule::fail(tonic::Code::Unavailable)
@@ -35,6 +42,21 @@ async fn every_attempt_is_recorded_with_method_code_and_attempt() {
     let target = job.parse().unwrap();
     client.get(&target).await.unwrap();
     client.cancel(&target).await.unwrap();
+
+    // One call a second: the first cancel takes the slot; the second's only attempt waits for
+    // the next slot (1 s) past its wait's deadline (0.5 s), so it is never sent, and must not
+    // be recorded as an attempt (the server saw none).
+    let limited = common::builder(&fake)
+        .rate_limit_per_region(NonZeroU32::MIN)
+        .build()
+        .await
+        .unwrap();
+    limited.cancel(&common::target(B)).await.unwrap();
+    let unsent = limited
+        .cancel_and_wait(&common::target(C), Wait::up_to(Duration::from_millis(500)))
+        .await;
+    assert!(unsent.is_err(), "{unsent:?}");
+    assert_eq!(fake.state_of(C), Some(State::Running));
 
     // (method, status code, attempt) -> number of recorded durations
     let mut recorded: HashMap<(String, String, String), usize> = HashMap::new();
@@ -69,6 +91,11 @@ async fn every_attempt_is_recorded_with_method_code_and_attempt() {
     assert_eq!(entry("GetPipelineJob", 14, 1), Some(1));
     assert_eq!(entry("GetPipelineJob", 14, 2), Some(1));
     assert_eq!(entry("GetPipelineJob", 0, 3), Some(1));
-    assert_eq!(entry("CancelPipelineJob", 0, 1), Some(1));
+    assert_eq!(entry("CancelPipelineJob", 0, 1), Some(2));
+    assert_eq!(
+        entry("CancelPipelineJob", 4, 1),
+        None,
+        "the attempt never sent"
+    );
     assert_eq!(recorded.values().sum::<usize>(), fake.calls().len());
 }
