@@ -269,7 +269,9 @@ impl Client {
     /// under way (a success), and so does CANCELLED after a retry (an earlier attempt landed);
     /// a terminal state means the target had already finished; any other state leaves the
     /// server's refusal as it is. A state that cannot be read leaves the target taken as
-    /// already terminal (FAILED_PRECONDITION is how Vertex AI refuses to cancel finished work).
+    /// already terminal (FAILED_PRECONDITION is how Vertex AI refuses to cancel finished work),
+    /// except after a retry, where the refusal may answer our own earlier attempt: it is then
+    /// the server's refusal as it is.
     pub(crate) async fn cancel_ack(
         &self,
         target: &Target,
